@@ -1,0 +1,504 @@
+//! Contrastive divergence (CD-k) and persistent contrastive divergence (PCD), computed directly
+//! from positive and negative statistics — no autodiff, no `backward`.
+//!
+//! One update on a batch `v₀` (Hinton 2002; Tieleman 2008 for PCD):
+//!
+//! 1. positive phase: `p₀ = p(h | v₀)`;
+//! 2. negative phase: `k` Gibbs steps from `h ~ p₀` (CD) or from the persistent chains' hidden
+//!    states (PCD), ending in a visible sample `v_k` and `p_k = p(h | v_k)`;
+//! 3. gradient estimate `ΔW = v₀ᵀp₀/n − v_kᵀp_k/m`, `Δa = ⟨v₀⟩ − ⟨v_k⟩`, `Δb = ⟨p₀⟩ − ⟨p_k⟩`
+//!    (hidden *probabilities* in the statistics, which lowers the variance at no cost);
+//! 4. momentum update `velocity ← μ·velocity + ε·(Δ − λW)`, `θ ← θ + velocity`, with μ following
+//!    the initial → final schedule of Hinton's practical guide and L2 weight decay λ on the
+//!    weights only; an optional sparsity penalty pulls each hidden unit's running mean activity
+//!    towards a target.
+
+use std::time::Instant;
+
+use burn::config::Config;
+use burn::tensor::{backend::Backend, ElementConversion, Tensor};
+use rand::rngs::StdRng;
+use rand::seq::{index::sample, SliceRandom};
+use rand::SeedableRng;
+
+use crate::data::{check_finite_in_unit_interval, check_width, TrainingData};
+use crate::error::{self, RbmError};
+use crate::gradient::{column_mean, RbmGradient};
+use crate::metrics::{
+    pseudo_log_likelihood, reconstruction_error, EpochMetrics, TrainingHistory, TrainingObserver,
+};
+use crate::rbm::{keep_require_grad, Rbm};
+use crate::sampling::bernoulli;
+
+/// A penalty that keeps each hidden unit's mean activity near `target` (Hinton's practical
+/// guide, section 11).
+///
+/// The learner keeps a running mean `q ← decay·q + (1 − decay)·⟨p(h | v)⟩` and subtracts
+/// `cost·(q − target)` from the hidden-bias gradient and `cost·⟨v⟩(q − target)ᵀ` from the
+/// weight gradient.
+#[derive(Config, Debug, PartialEq)]
+pub struct SparsityConfig {
+    /// Desired mean activation of each hidden unit, in (0, 1); 0.01–0.1 is typical.
+    pub target: f64,
+    /// Strength of the penalty, ≥ 0.
+    pub cost: f64,
+    /// Decay of the running mean of activations, in [0, 1).
+    #[config(default = 0.9)]
+    pub decay: f64,
+}
+
+/// Hyperparameters of contrastive-divergence training.
+///
+/// Defaults follow Hinton's practical guide and his MNIST code: CD-1, learning rate 0.1,
+/// momentum 0.5 for the first 5 epochs then 0.9, weight decay 2·10⁻⁴, batches of 100.
+#[derive(Config, Debug, PartialEq)]
+pub struct ContrastiveDivergenceConfig {
+    /// Gibbs steps per update (the k of CD-k), ≥ 1.
+    #[config(default = 1)]
+    pub k: usize,
+    /// Keep the negative chains across updates (persistent CD) instead of restarting them at
+    /// the data.
+    #[config(default = false)]
+    pub persistent: bool,
+    /// Learning rate ε, finite and > 0.
+    #[config(default = 0.1)]
+    pub learning_rate: f64,
+    /// Momentum for epochs before `momentum_switch_epoch`, in [0, 1).
+    #[config(default = 0.5)]
+    pub initial_momentum: f64,
+    /// Momentum from `momentum_switch_epoch` on, in [0, 1).
+    #[config(default = 0.9)]
+    pub final_momentum: f64,
+    /// First epoch (0-based) that uses `final_momentum`.
+    #[config(default = 5)]
+    pub momentum_switch_epoch: usize,
+    /// L2 weight-decay coefficient λ on the weights, finite and ≥ 0.
+    #[config(default = 0.0002)]
+    pub weight_decay: f64,
+    /// Optional sparsity penalty on the hidden units.
+    #[config(default = "None")]
+    pub sparsity: Option<SparsityConfig>,
+    /// Rows per update (and number of persistent chains), ≥ 1.
+    #[config(default = 100)]
+    pub batch_size: usize,
+    /// Epochs that one call of `fit` trains.
+    #[config(default = 10)]
+    pub epochs: usize,
+    /// Seed of every random choice of the learner: shuffling, Gibbs sampling, metrics.
+    #[config(default = 42)]
+    pub seed: u64,
+    /// Visit the rows in a new random order every epoch.
+    #[config(default = true)]
+    pub shuffle: bool,
+    /// How many training rows (a fixed random subset) the per-epoch metrics are computed on.
+    #[config(default = 1000)]
+    pub monitor_size: usize,
+}
+
+impl ContrastiveDivergenceConfig {
+    /// Checks every hyperparameter.
+    ///
+    /// # Errors
+    /// [`RbmError::InvalidHyperparameter`] naming the first invalid field.
+    pub fn validate(&self) -> error::Result<()> {
+        fn invalid(
+            name: &'static str,
+            value: impl ToString,
+            reason: &'static str,
+        ) -> error::Result<()> {
+            Err(RbmError::InvalidHyperparameter {
+                name,
+                value: value.to_string(),
+                reason,
+            })
+        }
+        let unit_interval = |x: f64| x.is_finite() && (0.0..1.0).contains(&x);
+        if self.k == 0 {
+            return invalid("k", self.k, "at least one Gibbs step is needed");
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return invalid(
+                "learning_rate",
+                self.learning_rate,
+                "must be finite and > 0",
+            );
+        }
+        if !unit_interval(self.initial_momentum) {
+            return invalid(
+                "initial_momentum",
+                self.initial_momentum,
+                "must be in [0, 1)",
+            );
+        }
+        if !unit_interval(self.final_momentum) {
+            return invalid("final_momentum", self.final_momentum, "must be in [0, 1)");
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return invalid("weight_decay", self.weight_decay, "must be finite and >= 0");
+        }
+        if self.batch_size == 0 {
+            return invalid("batch_size", self.batch_size, "must be at least 1");
+        }
+        if self.monitor_size == 0 {
+            return invalid("monitor_size", self.monitor_size, "must be at least 1");
+        }
+        if let Some(sparsity) = &self.sparsity {
+            if !(sparsity.target.is_finite() && sparsity.target > 0.0 && sparsity.target < 1.0) {
+                return invalid("sparsity.target", sparsity.target, "must be in (0, 1)");
+            }
+            if !(sparsity.cost.is_finite() && sparsity.cost >= 0.0) {
+                return invalid("sparsity.cost", sparsity.cost, "must be finite and >= 0");
+            }
+            if !unit_interval(sparsity.decay) {
+                return invalid("sparsity.decay", sparsity.decay, "must be in [0, 1)");
+            }
+        }
+        Ok(())
+    }
+
+    /// A learner with these (validated) hyperparameters.
+    ///
+    /// # Errors
+    /// As [`ContrastiveDivergenceConfig::validate`].
+    pub fn init<B: Backend>(&self) -> error::Result<ContrastiveDivergence<B>> {
+        self.validate()?;
+        Ok(ContrastiveDivergence {
+            config: self.clone(),
+            rng: StdRng::seed_from_u64(self.seed),
+            epoch: 0,
+            batch: 0,
+            state: None,
+        })
+    }
+}
+
+/// A contrastive-divergence learner: the hyperparameters plus the state that persists between
+/// updates (momentum buffers, persistent chains, the sparsity running mean, the random stream
+/// and the epoch counter that drives the momentum schedule).
+///
+/// Works for any backend, `Autodiff<_>` included: every tensor it computes with is detached, so
+/// no autodiff graph is built, and the updated parameters keep their gradient requirement.
+#[derive(Debug)]
+pub struct ContrastiveDivergence<B: Backend> {
+    config: ContrastiveDivergenceConfig,
+    rng: StdRng,
+    epoch: usize,
+    batch: usize,
+    state: Option<LearnerState<B>>,
+}
+
+#[derive(Debug)]
+struct LearnerState<B: Backend> {
+    velocity: RbmGradient<B>,
+    /// Hidden states of the persistent chains, `[chains, n_hidden]`.
+    chains: Option<Tensor<B, 2>>,
+    /// Running mean activity of each hidden unit, `[n_hidden]`.
+    hidden_activity: Option<Tensor<B, 1>>,
+}
+
+impl<B: Backend> ContrastiveDivergence<B> {
+    /// The hyperparameters.
+    pub fn config(&self) -> &ContrastiveDivergenceConfig {
+        &self.config
+    }
+
+    /// The current epoch (0-based), which selects the momentum.
+    pub fn epoch(&self) -> usize {
+        self.epoch
+    }
+
+    /// Sets the current epoch, for users who run their own loop with [`Self::step`]; `fit`
+    /// advances it by itself.
+    pub fn set_epoch(&mut self, epoch: usize) {
+        self.epoch = epoch;
+        self.batch = 0;
+    }
+
+    /// The momentum of the current epoch.
+    pub fn momentum(&self) -> f64 {
+        if self.epoch < self.config.momentum_switch_epoch {
+            self.config.initial_momentum
+        } else {
+            self.config.final_momentum
+        }
+    }
+
+    /// The hidden states of the persistent chains ("fantasy particles"), once PCD has made an
+    /// update.
+    ///
+    /// # Shapes
+    /// - output: `[chains, n_hidden]`
+    pub fn persistent_chains(&self) -> Option<Tensor<B, 2>> {
+        self.state.as_ref().and_then(|state| state.chains.clone())
+    }
+
+    /// The CD-k / PCD estimate of the log-likelihood gradient on `batch`, without changing the
+    /// parameters (persistent chains do advance). Averaging many estimates approaches the exact
+    /// gradient as `k` grows (CD) or as the chains mix (PCD with a small learning rate).
+    ///
+    /// # Shapes
+    /// - `batch`: `[batch, n_visible]`, values in `[0, 1]`
+    ///
+    /// # Errors
+    /// An empty batch, a width other than `n_visible`, NaN/Inf or values outside `[0, 1]`.
+    pub fn estimate_gradient(
+        &mut self,
+        rbm: &Rbm<B>,
+        batch: Tensor<B, 2>,
+    ) -> error::Result<RbmGradient<B>> {
+        check_batch(rbm, &batch)?;
+        let params = rbm.detached();
+        let batch = batch.detach();
+        let positive_hidden = params.hidden_probs(batch.clone());
+        Ok(self.gradient(&params, batch, positive_hidden))
+    }
+
+    /// One update on `batch`, for users who run their own loop. The batch is checked first and
+    /// the new parameters afterwards, which reads two small values back from the device per
+    /// call; [`Self::fit`] checks once per data set and epoch instead.
+    ///
+    /// # Shapes
+    /// - `batch`: `[batch, n_visible]`, values in `[0, 1]`
+    ///
+    /// # Errors
+    /// Invalid data as in [`Self::estimate_gradient`]; [`RbmError::Diverged`] if the update is
+    /// not finite.
+    pub fn step(&mut self, rbm: Rbm<B>, batch: Tensor<B, 2>) -> error::Result<Rbm<B>> {
+        check_batch(&rbm, &batch)?;
+        let (epoch, batch_index) = (self.epoch, self.batch);
+        let (rbm, health) = self.update(rbm, batch.detach());
+        if !health.into_scalar().elem::<f64>().is_finite() {
+            return Err(RbmError::Diverged {
+                epoch,
+                batch: batch_index,
+            });
+        }
+        Ok(rbm)
+    }
+
+    /// Trains `rbm` on `data` for `config.epochs` epochs.
+    ///
+    /// # Errors
+    /// Invalid data (checked before the first update, or per batch for streamed datasets) and
+    /// [`RbmError::Diverged`] naming the first epoch and batch whose update was not finite.
+    pub fn fit<D: TrainingData<B>>(
+        &mut self,
+        rbm: Rbm<B>,
+        data: &D,
+    ) -> error::Result<(Rbm<B>, TrainingHistory)> {
+        self.fit_with(rbm, data, None, &mut ())
+    }
+
+    /// [`Self::fit`] with an optional validation set (its mean free energy is reported per
+    /// epoch) and an observer that is told about every batch and epoch.
+    ///
+    /// # Shapes
+    /// - `validation`: `[rows, n_visible]`, values in `[0, 1]`
+    ///
+    /// # Errors
+    /// As [`Self::fit`], and invalid validation data.
+    pub fn fit_with<D: TrainingData<B>, O: TrainingObserver + ?Sized>(
+        &mut self,
+        mut rbm: Rbm<B>,
+        data: &D,
+        validation: Option<&Tensor<B, 2>>,
+        observer: &mut O,
+    ) -> error::Result<(Rbm<B>, TrainingHistory)> {
+        let n_visible = rbm.n_visible();
+        let n_rows = data.n_rows();
+        if n_rows == 0 {
+            return Err(RbmError::EmptyData);
+        }
+        let columns = data.n_columns()?;
+        if columns != n_visible {
+            return Err(RbmError::WidthMismatch {
+                expected: n_visible,
+                actual: columns,
+            });
+        }
+        data.check_values()?;
+        if let Some(validation) = validation {
+            check_width(validation.dims(), n_visible)?;
+            check_finite_in_unit_interval(validation)?;
+        }
+        let device = rbm.device();
+        let monitor_rows = self.config.monitor_size.min(n_rows);
+        let mut monitor_indices = sample(&mut self.rng, n_rows, monitor_rows).into_vec();
+        monitor_indices.sort_unstable();
+        let monitor = data.rows(&monitor_indices, &device)?;
+
+        let batch_size = self.config.batch_size;
+        let n_batches = n_rows.div_ceil(batch_size);
+        let mut order: Vec<usize> = (0..n_rows).collect();
+        let mut history = TrainingHistory::default();
+        for _ in 0..self.config.epochs {
+            let epoch = self.epoch;
+            let momentum = self.momentum();
+            let started = Instant::now();
+            if self.config.shuffle {
+                order.shuffle(&mut self.rng);
+            }
+            let mut health = Vec::with_capacity(n_batches);
+            for (batch_index, indices) in order.chunks(batch_size).enumerate() {
+                let batch = data.rows(indices, &device)?;
+                let (updated, batch_health) = self.update(rbm, batch.detach());
+                rbm = updated;
+                health.push(batch_health);
+                observer.on_batch_end(epoch, batch_index, n_batches);
+            }
+            // One read-back per epoch: the first non-finite update names the batch.
+            let health: Vec<f64> = Tensor::cat(health, 0).into_data().iter::<f64>().collect();
+            if let Some(batch) = health.iter().position(|h| !h.is_finite()) {
+                return Err(RbmError::Diverged { epoch, batch });
+            }
+            let seconds = started.elapsed().as_secs_f64();
+            let metrics = self.epoch_metrics(
+                &rbm, &monitor, validation, epoch, momentum, n_batches, seconds,
+            );
+            observer.on_epoch_end(&metrics);
+            history.epochs.push(metrics);
+            self.set_epoch(epoch + 1);
+        }
+        Ok((rbm, history))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn epoch_metrics(
+        &mut self,
+        rbm: &Rbm<B>,
+        monitor: &Tensor<B, 2>,
+        validation: Option<&Tensor<B, 2>>,
+        epoch: usize,
+        momentum: f64,
+        batches: usize,
+        seconds: f64,
+    ) -> EpochMetrics {
+        let mut parts = vec![
+            reconstruction_error(rbm, monitor.clone()),
+            rbm.free_energy(monitor.clone()).mean(),
+            pseudo_log_likelihood(rbm, monitor.clone(), &mut self.rng).mean(),
+        ];
+        if let Some(validation) = validation {
+            parts.push(rbm.free_energy(validation.clone()).mean());
+        }
+        let values: Vec<f64> = Tensor::cat(parts, 0).into_data().iter::<f64>().collect();
+        EpochMetrics {
+            epoch,
+            reconstruction_error: values[0],
+            free_energy_train: values[1],
+            pseudo_log_likelihood: values[2],
+            free_energy_validation: values.get(3).copied(),
+            momentum,
+            batches,
+            seconds,
+        }
+    }
+
+    /// One parameter update on a checked, detached batch. Returns the new RBM and a scalar
+    /// that is finite exactly when the update was (the sum of all velocity entries), left on
+    /// the device so that callers decide when to read it.
+    fn update(&mut self, rbm: Rbm<B>, batch: Tensor<B, 2>) -> (Rbm<B>, Tensor<B, 1>) {
+        let params = rbm.detached();
+        let positive_hidden = params.hidden_probs(batch.clone());
+        let mut gradient = self.gradient(&params, batch.clone(), positive_hidden.clone());
+        if let Some(sparsity) = self.config.sparsity.clone() {
+            let current = column_mean(positive_hidden);
+            let state = self.state_mut(&params);
+            let activity = match state.hidden_activity.take() {
+                Some(previous) => previous * sparsity.decay + current * (1.0 - sparsity.decay),
+                None => current,
+            };
+            state.hidden_activity = Some(activity.clone());
+            let excess = (activity - sparsity.target) * sparsity.cost;
+            gradient.weights = gradient.weights
+                - column_mean(batch)
+                    .unsqueeze_dim::<2>(1)
+                    .matmul(excess.clone().unsqueeze::<2>());
+            gradient.hidden_bias = gradient.hidden_bias - excess;
+        }
+
+        let momentum = self.momentum();
+        let (learning_rate, weight_decay) = (self.config.learning_rate, self.config.weight_decay);
+        let state = self.state_mut(&params);
+        let velocity = &mut state.velocity;
+        velocity.weights = velocity.weights.clone() * momentum
+            + (gradient.weights - params.weights.val() * weight_decay) * learning_rate;
+        velocity.visible_bias =
+            velocity.visible_bias.clone() * momentum + gradient.visible_bias * learning_rate;
+        velocity.hidden_bias =
+            velocity.hidden_bias.clone() * momentum + gradient.hidden_bias * learning_rate;
+        let health = velocity.weights.clone().sum()
+            + velocity.visible_bias.clone().sum()
+            + velocity.hidden_bias.clone().sum();
+
+        let Rbm {
+            weights,
+            visible_bias,
+            hidden_bias,
+        } = rbm;
+        let updated = Rbm {
+            weights: weights
+                .map(|w| keep_require_grad(&w, params.weights.val() + velocity.weights.clone())),
+            visible_bias: visible_bias.map(|a| {
+                keep_require_grad(
+                    &a,
+                    params.visible_bias.val() + velocity.visible_bias.clone(),
+                )
+            }),
+            hidden_bias: hidden_bias.map(|b| {
+                keep_require_grad(&b, params.hidden_bias.val() + velocity.hidden_bias.clone())
+            }),
+        };
+        self.batch += 1;
+        (updated, health)
+    }
+
+    /// The CD-k / PCD gradient estimate given the positive phase.
+    fn gradient(
+        &mut self,
+        params: &Rbm<B>,
+        batch: Tensor<B, 2>,
+        positive_hidden: Tensor<B, 2>,
+    ) -> RbmGradient<B> {
+        let chains = if self.config.persistent {
+            self.state_mut(params).chains.take()
+        } else {
+            None
+        };
+        let mut hidden = match chains {
+            Some(chains) => chains,
+            None => bernoulli(positive_hidden.clone(), &mut self.rng),
+        };
+        let mut negative = None;
+        for step in 0..self.config.k {
+            let visible = bernoulli(params.visible_probs(hidden.clone()), &mut self.rng);
+            let hidden_probs = params.hidden_probs(visible.clone());
+            if step + 1 < self.config.k || self.config.persistent {
+                hidden = bernoulli(hidden_probs.clone(), &mut self.rng);
+            }
+            negative = Some((visible, hidden_probs));
+        }
+        if self.config.persistent {
+            self.state_mut(params).chains = Some(hidden);
+        }
+        let (negative_visible, negative_hidden) = negative.expect("k >= 1 is validated");
+        RbmGradient::from_statistics(batch, positive_hidden, negative_visible, negative_hidden)
+    }
+
+    fn state_mut(&mut self, params: &Rbm<B>) -> &mut LearnerState<B> {
+        self.state.get_or_insert_with(|| LearnerState {
+            velocity: RbmGradient {
+                weights: params.weights.val().zeros_like(),
+                visible_bias: params.visible_bias.val().zeros_like(),
+                hidden_bias: params.hidden_bias.val().zeros_like(),
+            },
+            chains: None,
+            hidden_activity: None,
+        })
+    }
+}
+
+fn check_batch<B: Backend>(rbm: &Rbm<B>, batch: &Tensor<B, 2>) -> error::Result<()> {
+    check_width(batch.dims(), rbm.n_visible())?;
+    check_finite_in_unit_interval(batch)
+}

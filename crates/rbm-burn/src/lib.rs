@@ -1,0 +1,73 @@
+//! Restricted Boltzmann Machines for [Burn](https://burn.dev), generic over the backend.
+//!
+//! # The model
+//!
+//! A Bernoulli–Bernoulli RBM has binary visible units `v ∈ {0,1}^V`, binary hidden units
+//! `h ∈ {0,1}^H`, weights `W ∈ ℝ^{V×H}` and biases `a ∈ ℝ^V`, `b ∈ ℝ^H`. It defines
+//!
+//! ```text
+//! E(v, h) = −aᵀv − bᵀh − vᵀWh              (energy)
+//! p(v, h) = exp(−E(v, h)) / Z,   Z = Σ_{v,h} exp(−E(v, h))
+//! F(v)    = −aᵀv − Σ_j softplus(b_j + (vW)_j),   p(v) = exp(−F(v)) / Z   (free energy)
+//! p(h_j = 1 | v) = σ(b_j + (vW)_j),   p(v_i = 1 | h) = σ(a_i + (Wh)_i)
+//! ```
+//!
+//! so each layer is conditionally independent given the other, and block Gibbs sampling
+//! alternates the two conditionals.
+//!
+//! # Learning
+//!
+//! The gradient of the average log-likelihood is `⟨v hᵀ⟩_data − ⟨v hᵀ⟩_model` (and likewise for
+//! the biases). [`ContrastiveDivergence`] estimates the model term with `k` Gibbs steps started at
+//! the data (CD-k) or from persistent chains (PCD) and applies the update directly, with
+//! momentum, weight decay and an optional sparsity penalty: no autodiff graph is built, so it
+//! runs on any `B: Backend`, `Autodiff<_>` included.
+//!
+//! # Exact quantities
+//!
+//! For models whose smaller layer has at most [`MAX_ENUMERATED_UNITS`] units,
+//! [`Rbm::log_partition_exact`], [`Rbm::log_likelihood_exact`] and
+//! [`exact_log_likelihood_gradient`] enumerate that layer's states on the backend, which makes
+//! the model's numbers checkable.
+//!
+//! # Example
+//!
+//! ```
+//! use burn::backend::NdArray;
+//! use rbm_burn::{rows_to_tensor, synthetic::bars_and_stripes, ContrastiveDivergenceConfig, RbmConfig};
+//!
+//! # fn main() -> rbm_burn::Result<()> {
+//! let device = Default::default();
+//! let data = rows_to_tensor::<NdArray, _>(&bars_and_stripes(3), &device)?;
+//! let rbm = RbmConfig::new(9, 8).init::<NdArray>(&device)?;
+//! let mut learner = ContrastiveDivergenceConfig::new().with_batch_size(7).with_epochs(5).init()?;
+//! let (rbm, history) = learner.fit(rbm, &data)?;
+//! let log_likelihood = rbm.log_likelihood_exact(data)?.mean().into_scalar();
+//! assert_eq!(history.epochs.len(), 5);
+//! assert!(log_likelihood < 0.0);
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod cd;
+pub mod data;
+pub mod error;
+pub mod exact;
+pub mod gradient;
+pub mod metrics;
+pub mod rbm;
+pub mod sampling;
+pub mod synthetic;
+
+pub use cd::{ContrastiveDivergence, ContrastiveDivergenceConfig, SparsityConfig};
+pub use data::{rows_to_tensor, DatasetSource, TrainingData};
+pub use error::{RbmError, Result};
+pub use exact::{exact_log_likelihood_gradient, EnumeratedLayer, MAX_ENUMERATED_UNITS};
+pub use gradient::RbmGradient;
+pub use metrics::{
+    pseudo_log_likelihood, reconstruction_error, EpochMetrics, TrainingHistory, TrainingObserver,
+};
+pub use rbm::{Rbm, RbmConfig, VISIBLE_BIAS_PROBABILITY_CLIP};
+
+/// The `rand` crate this API takes generators from (`rand::rngs::StdRng::seed_from_u64(…)`).
+pub use rand;

@@ -1,0 +1,113 @@
+//! Training metrics: reconstruction error, pseudo-log-likelihood, the per-epoch record and the
+//! observer through which training reports progress.
+
+use burn::tensor::{activation::log_sigmoid, backend::Backend, Tensor, TensorData};
+use rand::{Rng, RngExt};
+
+use crate::rbm::Rbm;
+
+/// Mean squared error between each row and its mean-field reconstruction
+/// [`Rbm::reconstruct`], averaged over all elements.
+///
+/// Hinton's practical guide (section 5) warns that this is a poor measure of the model's
+/// likelihood; it is cheap and shows whether learning is under way.
+///
+/// # Shapes
+/// - `visible`: `[batch, n_visible]`
+/// - output: `[1]`
+pub fn reconstruction_error<B: Backend>(rbm: &Rbm<B>, visible: Tensor<B, 2>) -> Tensor<B, 1> {
+    let reconstruction = rbm.reconstruct(visible.clone());
+    (visible - reconstruction).square().mean()
+}
+
+/// The stochastic pseudo-log-likelihood of each row, exactly as scikit-learn's
+/// `BernoulliRBM.score_samples`: one uniformly chosen unit `i` of each row is flipped to give
+/// `ṽ`, and the score is `n_visible · log σ(F(ṽ) − F(v))`, an unbiased estimate (over `i`) of
+/// the pseudo-log-likelihood `Σ_i log p(v_i | v_{−i})`.
+///
+/// # Shapes
+/// - `visible`: `[batch, n_visible]`
+/// - output: `[batch]`
+pub fn pseudo_log_likelihood<B: Backend, R: Rng + ?Sized>(
+    rbm: &Rbm<B>,
+    visible: Tensor<B, 2>,
+    rng: &mut R,
+) -> Tensor<B, 1> {
+    let [rows, columns] = visible.dims();
+    let mut mask = vec![0.0f32; rows * columns];
+    for row in 0..rows {
+        mask[row * columns + rng.random_range(0..columns)] = 1.0;
+    }
+    let mask = Tensor::<B, 2>::from_data(TensorData::new(mask, [rows, columns]), &visible.device());
+    // v + m (1 - 2v) flips exactly the masked units (1 - v for binary v, as scikit-learn does).
+    let flipped = visible.clone() + mask * (visible.clone() * -2.0 + 1.0);
+    let gap = rbm.free_energy(flipped) - rbm.free_energy(visible);
+    log_sigmoid(gap) * columns as f64
+}
+
+/// What one epoch of training measured. Free energies and the pseudo-log-likelihood are means
+/// over a fixed subset of the training rows (`monitor_size` of the learner's config) and over
+/// the validation rows, evaluated with the parameters at the end of the epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochMetrics {
+    /// Epoch index (0-based, continuing across calls to `fit`).
+    pub epoch: usize,
+    /// [`reconstruction_error`] on the monitored training rows.
+    pub reconstruction_error: f64,
+    /// Mean free energy `F(v)` of the monitored training rows.
+    pub free_energy_train: f64,
+    /// Mean free energy of the validation rows, when a validation set was given.
+    pub free_energy_validation: Option<f64>,
+    /// Mean [`pseudo_log_likelihood`] of the monitored training rows.
+    pub pseudo_log_likelihood: f64,
+    /// Momentum used in this epoch.
+    pub momentum: f64,
+    /// Number of parameter updates in this epoch.
+    pub batches: usize,
+    /// Wall-clock seconds of the epoch's updates (metrics excluded).
+    pub seconds: f64,
+}
+
+impl EpochMetrics {
+    /// Validation minus training mean free energy. A gap that keeps growing means the model is
+    /// over-fitting (Hinton's practical guide, section 6): the training data has become more
+    /// probable than held-out data from the same distribution.
+    pub fn free_energy_gap(&self) -> Option<f64> {
+        self.free_energy_validation
+            .map(|validation| validation - self.free_energy_train)
+    }
+}
+
+/// The metrics of every epoch of a training run, in order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrainingHistory {
+    /// One entry per epoch.
+    pub epochs: Vec<EpochMetrics>,
+}
+
+impl TrainingHistory {
+    /// The metrics of the last epoch, if any ran.
+    pub fn last(&self) -> Option<&EpochMetrics> {
+        self.epochs.last()
+    }
+}
+
+/// Receives training progress: implement it to draw progress bars or log metrics. Both methods
+/// do nothing by default; `()` is the observer that ignores everything, and any
+/// `FnMut(&EpochMetrics)` closure observes epochs.
+pub trait TrainingObserver {
+    /// Called after each parameter update. No data is read back from the device for it, so it
+    /// is cheap enough for a progress bar.
+    fn on_batch_end(&mut self, _epoch: usize, _batch: usize, _n_batches: usize) {}
+
+    /// Called after each epoch with what it measured.
+    fn on_epoch_end(&mut self, _metrics: &EpochMetrics) {}
+}
+
+impl TrainingObserver for () {}
+
+impl<F: FnMut(&EpochMetrics)> TrainingObserver for F {
+    fn on_epoch_end(&mut self, metrics: &EpochMetrics) {
+        self(metrics)
+    }
+}

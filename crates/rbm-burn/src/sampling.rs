@@ -1,0 +1,99 @@
+//! Random numbers for Gibbs sampling.
+//!
+//! Uniform noise is drawn from a host random-number generator that the caller owns (any
+//! [`rand::Rng`]) and uploaded to the device. This keeps every random decision of this crate
+//! reproducible from a seed, independent of other threads that share a backend's global
+//! generator, and identical across backends: the same seed gives the same noise on `NdArray`
+//! and `Wgpu`, so sampled trajectories can be compared between them.
+
+use burn::tensor::{backend::Backend, Tensor, TensorData};
+use rand::Rng;
+
+/// 2^-24: the spacing of the 24-bit grid on which uniform draws lie.
+const UNIT_24: f32 = 1.0 / (1u32 << 24) as f32;
+
+/// A tensor of independent uniform draws on `[0, 1)`.
+///
+/// Each draw has 24 random bits (the full precision of an `f32` mantissa), two per `u64` of
+/// the generator, so filling a tensor costs one generator call per two elements.
+///
+/// # Shapes
+/// - output: `shape`
+pub fn uniform<B: Backend, R: Rng + ?Sized, const D: usize>(
+    rng: &mut R,
+    shape: [usize; D],
+    device: &B::Device,
+) -> Tensor<B, D> {
+    let n: usize = shape.iter().product();
+    let mut values = Vec::with_capacity(n + 1);
+    while values.len() < n {
+        let bits = rng.next_u64();
+        values.push((bits >> 40) as f32 * UNIT_24);
+        values.push(((bits >> 8) & 0x00FF_FFFF) as f32 * UNIT_24);
+    }
+    values.truncate(n);
+    Tensor::from_data(TensorData::new(values, shape), device)
+}
+
+/// Draws a 0/1 sample from each element's Bernoulli probability.
+///
+/// `p > u` with `u` uniform on the 24-bit grid of `[0, 1)` is 1 with probability `p` (to
+/// 2^-24), exactly 0 for `p = 0` and exactly 1 for `p = 1`.
+///
+/// # Shapes
+/// - `probs`: `[batch, n]`, values in `[0, 1]`
+/// - output: `[batch, n]`, values in `{0, 1}`
+pub fn bernoulli<B: Backend, R: Rng + ?Sized>(probs: Tensor<B, 2>, rng: &mut R) -> Tensor<B, 2> {
+    let noise = uniform::<B, R, 2>(rng, probs.dims(), &probs.device());
+    probs.greater(noise).float()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::NdArray;
+    use rand::{rngs::StdRng, SeedableRng};
+
+    type B = NdArray;
+
+    #[test]
+    fn uniform_has_the_moments_of_u01() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let n = 200_000;
+        let u: Vec<f32> = uniform::<B, _, 1>(&mut rng, [n], &Default::default())
+            .into_data()
+            .to_vec()
+            .unwrap();
+        assert!(u.iter().all(|&x| (0.0..1.0).contains(&x)));
+        let mean = u.iter().map(|&x| x as f64).sum::<f64>() / n as f64;
+        let var = u.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n as f64;
+        // Mean 1/2 with standard error sqrt(1/12 / n) ≈ 6.5e-4; 5 standard errors.
+        assert!(
+            (mean - 0.5).abs() < 5.0 * (1.0 / 12.0 / n as f64).sqrt(),
+            "mean {mean}"
+        );
+        // Variance 1/12 ≈ 0.0833; its standard error is sqrt(1/180 / n) ≈ 1.7e-4.
+        assert!((var - 1.0 / 12.0).abs() < 1e-3, "variance {var}");
+    }
+
+    #[test]
+    fn bernoulli_matches_its_probabilities() {
+        let mut rng = StdRng::seed_from_u64(2);
+        let device = Default::default();
+        let rows = 20_000;
+        let p = [0.0f32, 0.1, 0.5, 0.9, 1.0];
+        let probs = Tensor::<B, 1>::from_floats(p, &device)
+            .unsqueeze::<2>()
+            .repeat_dim(0, rows);
+        let mean: Vec<f32> = bernoulli(probs, &mut rng)
+            .mean_dim(0)
+            .into_data()
+            .to_vec()
+            .unwrap();
+        for (&want, &got) in p.iter().zip(&mean) {
+            // Standard error sqrt(p (1 - p) / rows) ≤ 0.0036; 5 standard errors, and exact at 0 and 1.
+            let tol = 5.0 * (want * (1.0 - want) / rows as f32).sqrt();
+            assert!((want - got).abs() <= tol, "p = {want}, frequency {got}");
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! Every error the crate documents is triggered here, and none of these inputs panics.
+
+use burn::data::dataset::{Dataset, InMemDataset};
+use burn::tensor::{backend::Backend, Tensor};
+use rbm_burn::synthetic::bars_and_stripes;
+use rbm_burn::{
+    rows_to_tensor, ContrastiveDivergenceConfig, DatasetSource, RbmConfig, RbmError, SparsityConfig,
+};
+
+fn invalid(name: &str) -> impl Fn(&RbmError) -> bool + '_ {
+    move |error| matches!(error, RbmError::InvalidHyperparameter { name: n, .. } if *n == name)
+}
+
+pub fn invalid_hyperparameters_are_rejected<B: Backend>(_device: &B::Device) {
+    let base = ContrastiveDivergenceConfig::new;
+    let cases: Vec<(ContrastiveDivergenceConfig, &str)> = vec![
+        (base().with_k(0), "k"),
+        (base().with_learning_rate(0.0), "learning_rate"),
+        (base().with_learning_rate(-0.1), "learning_rate"),
+        (base().with_learning_rate(f64::NAN), "learning_rate"),
+        (base().with_learning_rate(f64::INFINITY), "learning_rate"),
+        (base().with_batch_size(0), "batch_size"),
+        (base().with_initial_momentum(1.0), "initial_momentum"),
+        (base().with_final_momentum(-0.1), "final_momentum"),
+        (base().with_weight_decay(-1e-4), "weight_decay"),
+        (base().with_weight_decay(f64::NAN), "weight_decay"),
+        (base().with_monitor_size(0), "monitor_size"),
+        (
+            base().with_sparsity(Some(SparsityConfig::new(0.0, 1.0))),
+            "sparsity.target",
+        ),
+        (
+            base().with_sparsity(Some(SparsityConfig::new(0.1, -1.0))),
+            "sparsity.cost",
+        ),
+        (
+            base().with_sparsity(Some(SparsityConfig::new(0.1, 1.0).with_decay(1.0))),
+            "sparsity.decay",
+        ),
+    ];
+    for (config, name) in cases {
+        let error = config.init::<B>().unwrap_err();
+        assert!(invalid(name)(&error), "{name}: got {error}");
+        assert!(error.to_string().contains(name));
+    }
+    assert!(base().init::<B>().is_ok());
+}
+
+pub fn bad_training_data_is_rejected<B: Backend>(device: &B::Device) {
+    let rbm = || RbmConfig::new(4, 3).init::<B>(device).unwrap();
+    let mut learner = ContrastiveDivergenceConfig::new()
+        .with_epochs(1)
+        .init::<B>()
+        .unwrap();
+    let fit = |learner: &mut rbm_burn::ContrastiveDivergence<B>, data: Tensor<B, 2>| {
+        learner.fit(rbm(), &data).map(|_| ()).unwrap_err()
+    };
+
+    assert_eq!(
+        fit(&mut learner, Tensor::zeros([0, 4], device)),
+        RbmError::EmptyData
+    );
+    assert_eq!(
+        fit(&mut learner, Tensor::zeros([3, 5], device)),
+        RbmError::WidthMismatch {
+            expected: 4,
+            actual: 5
+        }
+    );
+    let mut values = [[0.0f32; 4]; 3];
+    values[2][1] = f32::NAN;
+    assert_eq!(
+        fit(&mut learner, Tensor::from_floats(values, device)),
+        RbmError::NonFiniteData { row: Some(2) }
+    );
+    values[2][1] = f32::NEG_INFINITY;
+    assert_eq!(
+        fit(&mut learner, Tensor::from_floats(values, device)),
+        RbmError::NonFiniteData { row: Some(2) }
+    );
+    values[2][1] = 0.0;
+    values[1][3] = 255.0;
+    assert_eq!(
+        fit(&mut learner, Tensor::from_floats(values, device)),
+        RbmError::ValueOutOfRange {
+            value: 255.0,
+            row: Some(1)
+        }
+    );
+    values[1][3] = -0.5;
+    assert_eq!(
+        fit(&mut learner, Tensor::from_floats(values, device)),
+        RbmError::ValueOutOfRange {
+            value: -0.5,
+            row: Some(1)
+        }
+    );
+
+    // The same checks guard `step`, `estimate_gradient` and the validation set.
+    let bad = Tensor::<B, 2>::from_floats(values, device);
+    assert!(matches!(
+        learner.step(rbm(), bad.clone()),
+        Err(RbmError::ValueOutOfRange { .. })
+    ));
+    assert!(matches!(
+        learner.estimate_gradient(&rbm(), bad.clone()),
+        Err(RbmError::ValueOutOfRange { .. })
+    ));
+    assert_eq!(
+        learner
+            .step(rbm(), Tensor::zeros([2, 3], device))
+            .unwrap_err(),
+        RbmError::WidthMismatch {
+            expected: 4,
+            actual: 3
+        }
+    );
+    let good = Tensor::<B, 2>::zeros([3, 4], device);
+    assert!(matches!(
+        learner.fit_with(rbm(), &good, Some(&bad), &mut ()),
+        Err(RbmError::ValueOutOfRange { .. })
+    ));
+}
+
+/// A `Dataset` whose `len` promises more than `get` delivers.
+struct Truncated;
+
+impl Dataset<Vec<f32>> for Truncated {
+    fn get(&self, index: usize) -> Option<Vec<f32>> {
+        (index < 2).then(|| vec![0.0; 4])
+    }
+    fn len(&self) -> usize {
+        5
+    }
+}
+
+pub fn bad_streamed_rows_name_the_row<B: Backend>(device: &B::Device) {
+    let rbm = || RbmConfig::new(4, 3).init::<B>(device).unwrap();
+    let mut learner = ContrastiveDivergenceConfig::new()
+        .with_epochs(1)
+        .with_shuffle(false)
+        .init::<B>()
+        .unwrap();
+    let mut rows = vec![vec![0.0f32; 4]; 6];
+    rows[4][0] = 1.5;
+    let dataset = DatasetSource::new(InMemDataset::new(rows.clone()));
+    assert_eq!(
+        learner.fit(rbm(), &dataset).map(|_| ()).unwrap_err(),
+        RbmError::ValueOutOfRange {
+            value: 1.5,
+            row: Some(4)
+        }
+    );
+    rows[4][0] = f32::NAN;
+    let dataset = DatasetSource::new(InMemDataset::new(rows.clone()));
+    assert_eq!(
+        learner.fit(rbm(), &dataset).map(|_| ()).unwrap_err(),
+        RbmError::NonFiniteData { row: Some(4) }
+    );
+    rows[4] = vec![0.0; 3];
+    let dataset = DatasetSource::new(InMemDataset::new(rows));
+    assert_eq!(
+        learner.fit(rbm(), &dataset).map(|_| ()).unwrap_err(),
+        RbmError::WidthMismatch {
+            expected: 4,
+            actual: 3
+        }
+    );
+    let empty = DatasetSource::new(InMemDataset::<Vec<f32>>::new(vec![]));
+    assert_eq!(
+        learner.fit(rbm(), &empty).map(|_| ()).unwrap_err(),
+        RbmError::EmptyData
+    );
+    let truncated = DatasetSource::new(Truncated);
+    assert_eq!(
+        learner.fit(rbm(), &truncated).map(|_| ()).unwrap_err(),
+        RbmError::MissingRow { row: 2 }
+    );
+}
+
+pub fn exact_quantities_reject_bad_data<B: Backend>(device: &B::Device) {
+    let rbm = RbmConfig::new(4, 3).init::<B>(device).unwrap();
+    let half = Tensor::<B, 2>::full([2, 4], 0.5, device);
+    assert_eq!(
+        rbm.log_likelihood_exact(half.clone()).unwrap_err(),
+        RbmError::NotBinary { value: 0.5 }
+    );
+    assert!(matches!(
+        rbm_burn::exact_log_likelihood_gradient(&rbm, half),
+        Err(RbmError::NotBinary { .. })
+    ));
+    assert_eq!(
+        rbm.log_likelihood_exact(Tensor::zeros([2, 6], device))
+            .unwrap_err(),
+        RbmError::WidthMismatch {
+            expected: 4,
+            actual: 6
+        }
+    );
+    assert_eq!(
+        rbm.log_likelihood_exact(Tensor::zeros([0, 4], device))
+            .unwrap_err(),
+        RbmError::EmptyData
+    );
+    assert_eq!(
+        rows_to_tensor::<B, _>(&[vec![0.0f32; 2], vec![0.0; 3]], device).unwrap_err(),
+        RbmError::WidthMismatch {
+            expected: 2,
+            actual: 3
+        }
+    );
+    assert_eq!(
+        rows_to_tensor::<B, Vec<f32>>(&[], device).unwrap_err(),
+        RbmError::EmptyData
+    );
+}
+
+/// A learning rate far too large with weight decay makes the weights oscillate with a growing
+/// factor (1 − ε·λ ≈ −2·10²⁶) until they overflow: `fit` stops with an error that names the
+/// epoch and batch instead of returning NaN weights, and so does `step`.
+pub fn divergence_is_reported_with_epoch_and_batch<B: Backend>(device: &B::Device) {
+    let data = rows_to_tensor::<B, _>(&bars_and_stripes(3), device).unwrap();
+    let config = ContrastiveDivergenceConfig::new()
+        .with_learning_rate(1e30)
+        .with_weight_decay(2e-4)
+        .with_batch_size(2)
+        .with_shuffle(false);
+    let rbm = || RbmConfig::new(9, 4).init::<B>(device).unwrap();
+    let error = config
+        .init::<B>()
+        .unwrap()
+        .fit(rbm(), &data)
+        .map(|_| ())
+        .unwrap_err();
+    let RbmError::Diverged { epoch, batch } = error else {
+        panic!("expected divergence, got {error}");
+    };
+    assert_eq!(epoch, 0);
+    // ε·g ≈ 1e29 after the first update; the second multiplies by ≈ −2e26, past f32's 3.4e38.
+    assert!(batch <= 2, "diverged at batch {batch}");
+
+    let mut learner = config.init::<B>().unwrap();
+    let mut model = rbm();
+    let mut outcome = Ok(());
+    for _ in 0..5 {
+        match learner.step(model.clone(), data.clone().narrow(0, 0, 2)) {
+            Ok(next) => model = next,
+            Err(error) => {
+                outcome = Err(error);
+                break;
+            }
+        }
+    }
+    assert!(matches!(outcome, Err(RbmError::Diverged { epoch: 0, batch }) if batch <= 2));
+}

@@ -1,0 +1,399 @@
+//! Contrastive divergence against the exact gradient, and learning on bars-and-stripes.
+
+use burn::data::dataset::InMemDataset;
+use burn::tensor::{backend::Backend, ElementConversion, Tensor};
+use rbm_burn::synthetic::bars_and_stripes;
+use rbm_burn::{
+    exact_log_likelihood_gradient, rows_to_tensor, ContrastiveDivergenceConfig, DatasetSource,
+    EpochMetrics, Rbm, RbmConfig, RbmGradient, SparsityConfig, TrainingObserver,
+};
+
+use crate::common::*;
+
+fn gradient_vectors<B: Backend>(g: RbmGradient<B>) -> [Vec<f64>; 3] {
+    [
+        to_f64(g.weights),
+        to_f64(g.visible_bias),
+        to_f64(g.hidden_bias),
+    ]
+}
+
+/// The tiny model whose exact gradient the estimators are compared with: 6 visible, 4 hidden,
+/// weights of scale 0.7 (so that the model is far from independent units), and 8 data rows
+/// repeated so that one call averages thousands of chains.
+fn gradient_problem<B: Backend>(
+    device: &B::Device,
+    copies: usize,
+) -> (Rbm<B>, Tensor<B, 2>, [Vec<f64>; 3]) {
+    let rbm = HostRbm::random(6, 4, 0.7, 21).to_device::<B>(device);
+    let rows = random_binary_rows(8, 6, 22);
+    let exact = gradient_vectors(
+        exact_log_likelihood_gradient(&rbm, rows_tensor::<B>(&rows, device)).unwrap(),
+    );
+    let largest = exact.iter().flatten().fold(0.0f64, |m, x| m.max(x.abs()));
+    assert!(
+        largest > 0.1,
+        "the exact gradient must be large against the tolerance, got {largest}"
+    );
+    let repeated: Vec<Vec<f64>> = (0..copies).flat_map(|_| rows.clone()).collect();
+    (rbm, rows_tensor::<B>(&repeated, device), exact)
+}
+
+fn assert_gradients_close(estimate: &[Vec<f64>; 3], exact: &[Vec<f64>; 3], tolerance: f64) {
+    for (name, (e, x)) in ["weights", "visible_bias", "hidden_bias"]
+        .iter()
+        .zip(estimate.iter().zip(exact))
+    {
+        let diff = max_abs_diff(e, x);
+        assert!(
+            diff < tolerance,
+            "{name}: max |estimate − exact| = {diff} ≥ {tolerance}"
+        );
+    }
+}
+
+fn average(estimates: &[[Vec<f64>; 3]]) -> [Vec<f64>; 3] {
+    let n = estimates.len() as f64;
+    std::array::from_fn(|part| {
+        let len = estimates[0][part].len();
+        (0..len)
+            .map(|i| estimates.iter().map(|e| e[part][i]).sum::<f64>() / n)
+            .collect()
+    })
+}
+
+/// CD-k started at the data, with k = 30 Gibbs steps on a 10-unit model, samples the model
+/// distribution up to a mixing bias that is negligible here. The data term is exact (the same
+/// rows and probabilities), so the error is the Monte-Carlo error of the model term: each entry
+/// is a mean of 2000 · 10 = 20 000 independent chains' values in [0, 1], whose standard error is
+/// at most 0.5 / √20000 ≈ 0.0035. The tolerance 0.02 is 5.7 such standard errors.
+pub fn cd_k_matches_the_exact_gradient<B: Backend>(device: &B::Device) {
+    let (rbm, data, exact) = gradient_problem::<B>(device, 250);
+    let mut learner = ContrastiveDivergenceConfig::new()
+        .with_k(30)
+        .init::<B>()
+        .unwrap();
+    let estimates: Vec<_> = (0..10)
+        .map(|_| gradient_vectors(learner.estimate_gradient(&rbm, data.clone()).unwrap()))
+        .collect();
+    assert_gradients_close(&average(&estimates), &exact, 0.02);
+}
+
+/// PCD with the parameters held fixed: after 50 updates of burn-in, 4000 persistent chains are
+/// samples of the model, and their average over the next 50 calls estimates the model term.
+/// Even if the 50 calls were perfectly correlated, the standard error of an entry would be at
+/// most 0.5 / √4000 ≈ 0.0079; the tolerance 0.04 is five of them.
+pub fn pcd_matches_the_exact_gradient<B: Backend>(device: &B::Device) {
+    let (rbm, data, exact) = gradient_problem::<B>(device, 500);
+    let mut learner = ContrastiveDivergenceConfig::new()
+        .with_persistent(true)
+        .init::<B>()
+        .unwrap();
+    for _ in 0..50 {
+        learner.estimate_gradient(&rbm, data.clone()).unwrap();
+    }
+    let estimates: Vec<_> = (0..50)
+        .map(|_| gradient_vectors(learner.estimate_gradient(&rbm, data.clone()).unwrap()))
+        .collect();
+    assert_gradients_close(&average(&estimates), &exact, 0.04);
+    assert_eq!(learner.persistent_chains().unwrap().dims(), [4000, 4]);
+}
+
+/// CD-1 gets a biased gradient on this model: a check that the comparison above can fail.
+pub fn cd_1_is_measurably_biased<B: Backend>(device: &B::Device) {
+    let (rbm, data, exact) = gradient_problem::<B>(device, 250);
+    let mut learner = ContrastiveDivergenceConfig::new().init::<B>().unwrap();
+    let estimates: Vec<_> = (0..10)
+        .map(|_| gradient_vectors(learner.estimate_gradient(&rbm, data.clone()).unwrap()))
+        .collect();
+    let estimate = average(&estimates);
+    let diff = max_abs_diff(&estimate[0], &exact[0]);
+    assert!(
+        diff > 0.03,
+        "CD-1 should differ from the exact gradient, max diff {diff}"
+    );
+}
+
+fn bars_and_stripes_3x3<B: Backend>(device: &B::Device) -> Tensor<B, 2> {
+    rows_to_tensor::<B, _>(&bars_and_stripes(3), device).unwrap()
+}
+
+/// Trains a 9-16 RBM (weights N(0, 0.1²), past the symmetric saddle of tinier weights) on the
+/// 14 bars-and-stripes images, each repeated 10 times so that an epoch is 10 updates of 14 rows,
+/// and returns the exact average log-likelihood before and after.
+fn learn_bars_and_stripes<B: Backend>(
+    device: &B::Device,
+    config: ContrastiveDivergenceConfig,
+) -> (f64, f64) {
+    let data = bars_and_stripes_3x3::<B>(device);
+    let repeated = data.clone().repeat_dim(0, 10);
+    let rbm = RbmConfig::new(9, 16)
+        .with_weight_std(0.1)
+        .init::<B>(device)
+        .unwrap();
+    let before = rbm
+        .log_likelihood_exact(data.clone())
+        .unwrap()
+        .mean()
+        .into_scalar()
+        .elem::<f64>();
+    let epochs = config.epochs;
+    let mut learner = config.with_batch_size(14).init::<B>().unwrap();
+    let (rbm, history) = learner.fit(rbm, &repeated).unwrap();
+    assert_eq!(history.epochs.len(), epochs);
+    let after = rbm
+        .log_likelihood_exact(data)
+        .unwrap()
+        .mean()
+        .into_scalar()
+        .elem::<f64>();
+    (before, after)
+}
+
+/// Uniform over the 2^9 images is −9 ln 2 ≈ −6.24 nats, where the initial model starts (its
+/// small weights move it by a few hundredths); the best possible, uniform over the 14 images, is
+/// −ln 14 ≈ −2.64.
+const UNIFORM: f64 = -6.238;
+const OPTIMUM: f64 = -2.639;
+
+/// CD-1 (learning rate 0.05, momentum 0.5 → 0.9, no weight decay, 1000 updates) must get three
+/// quarters of the way in nats from the start to the optimum, −3.54: only a model that has put
+/// most of its mass on the bar/stripe images can. (Measured: about −3.1.)
+pub fn cd_1_learns_bars_and_stripes<B: Backend>(device: &B::Device) {
+    let config = ContrastiveDivergenceConfig::new()
+        .with_learning_rate(0.05)
+        .with_weight_decay(0.0)
+        .with_epochs(100);
+    let (before, after) = learn_bars_and_stripes::<B>(device, config);
+    eprintln!("CD-1 bars-and-stripes: {before:.3} → {after:.3} nats");
+    assert!((before - UNIFORM).abs() < 0.1, "initial {before}");
+    let threshold = UNIFORM + 0.75 * (OPTIMUM - UNIFORM);
+    assert!(after > threshold, "CD-1 reached only {after} < {threshold}");
+}
+
+/// PCD on this data oscillates at larger learning rates once the model is sharply multimodal
+/// (the divergence Fischer & Igel 2010 report for CD and PCD on bars-and-stripes), so it is run
+/// with a small learning rate (0.005) and weight decay (0.001) for 3500 updates. It must get
+/// half way in nats from the start to the optimum, −4.44. (Measured: about −3.8.)
+pub fn pcd_learns_bars_and_stripes<B: Backend>(device: &B::Device) {
+    let config = ContrastiveDivergenceConfig::new()
+        .with_persistent(true)
+        .with_learning_rate(0.005)
+        .with_weight_decay(0.001)
+        .with_epochs(350);
+    let (before, after) = learn_bars_and_stripes::<B>(device, config);
+    eprintln!("PCD bars-and-stripes: {before:.3} → {after:.3} nats");
+    let threshold = UNIFORM + 0.5 * (OPTIMUM - UNIFORM);
+    assert!(after > threshold, "PCD reached only {after} < {threshold}");
+}
+
+fn parameters<B: Backend>(rbm: &Rbm<B>) -> Vec<f64> {
+    let host = HostRbm::from_device(rbm);
+    [host.weights, host.visible_bias, host.hidden_bias].concat()
+}
+
+fn train_with_seed<B: Backend>(device: &B::Device, seed: u64) -> Vec<f64> {
+    let data = bars_and_stripes_3x3::<B>(device);
+    let rbm = RbmConfig::new(9, 6).init::<B>(device).unwrap();
+    let mut learner = ContrastiveDivergenceConfig::new()
+        .with_batch_size(4)
+        .with_epochs(3)
+        .with_seed(seed)
+        .init::<B>()
+        .unwrap();
+    parameters(&learner.fit(rbm, &data).unwrap().0)
+}
+
+/// Same seeds: bit-identical parameters. Another learner seed: different parameters.
+pub fn same_seed_gives_identical_parameters<B: Backend>(device: &B::Device) {
+    let first = train_with_seed::<B>(device, 7);
+    let second = train_with_seed::<B>(device, 7);
+    assert_eq!(first, second);
+    assert_ne!(first, train_with_seed::<B>(device, 8));
+}
+
+/// Streaming rows from a Burn `Dataset` visits the same rows in the same order as a tensor, so
+/// with the same seed the two give identical parameters.
+pub fn dataset_and_tensor_training_agree<B: Backend>(device: &B::Device) {
+    let rows = bars_and_stripes(3);
+    let tensor = rows_to_tensor::<B, _>(&rows, device).unwrap();
+    let dataset = DatasetSource::new(InMemDataset::new(rows));
+    let config = ContrastiveDivergenceConfig::new()
+        .with_batch_size(5)
+        .with_epochs(2);
+    let start = HostRbm::random(9, 5, 0.1, 3);
+    let (from_tensor, _) = config
+        .init::<B>()
+        .unwrap()
+        .fit(start.to_device::<B>(device), &tensor)
+        .unwrap();
+    let (from_dataset, _) = config
+        .init::<B>()
+        .unwrap()
+        .fit(start.to_device::<B>(device), &dataset)
+        .unwrap();
+    assert_eq!(parameters(&from_tensor), parameters(&from_dataset));
+}
+
+#[derive(Default)]
+struct Recorder {
+    batches: Vec<(usize, usize, usize)>,
+    epochs: Vec<EpochMetrics>,
+}
+
+impl TrainingObserver for Recorder {
+    fn on_batch_end(&mut self, epoch: usize, batch: usize, n_batches: usize) {
+        self.batches.push((epoch, batch, n_batches));
+    }
+    fn on_epoch_end(&mut self, metrics: &EpochMetrics) {
+        self.epochs.push(metrics.clone());
+    }
+}
+
+/// The observer sees every batch and epoch; the metrics are those documented (checked against
+/// independent computations), and a second `fit` continues the epoch count and the momentum
+/// schedule.
+pub fn observer_and_metrics_report_each_epoch<B: Backend>(device: &B::Device) {
+    let data = bars_and_stripes_3x3::<B>(device);
+    let validation = data.clone().narrow(0, 0, 6);
+    let rbm = RbmConfig::new(9, 8).init::<B>(device).unwrap();
+    let mut learner = ContrastiveDivergenceConfig::new()
+        .with_batch_size(4)
+        .with_epochs(3)
+        .with_momentum_switch_epoch(4)
+        .init::<B>()
+        .unwrap();
+    let mut recorder = Recorder::default();
+    let (rbm, history) = learner
+        .fit_with(rbm, &data, Some(&validation), &mut recorder)
+        .unwrap();
+    assert_eq!(recorder.batches.len(), 3 * 4);
+    assert_eq!(recorder.batches[5], (1, 1, 4));
+    assert_eq!(recorder.epochs, history.epochs);
+    let last = history.last().unwrap();
+    assert_eq!((last.epoch, last.batches, last.momentum), (2, 4, 0.5));
+    // 14 rows < monitor_size, so the metrics cover the whole training set.
+    let free_energy = rbm
+        .free_energy(data.clone())
+        .mean()
+        .into_scalar()
+        .elem::<f64>();
+    assert!((last.free_energy_train - free_energy).abs() < 1e-4);
+    let validation_free_energy = rbm
+        .free_energy(validation)
+        .mean()
+        .into_scalar()
+        .elem::<f64>();
+    assert!(
+        (last.free_energy_gap().unwrap() - (validation_free_energy - free_energy)).abs() < 1e-4
+    );
+    let reconstruction = rbm_burn::reconstruction_error(&rbm, data)
+        .into_scalar()
+        .elem::<f64>();
+    assert!((last.reconstruction_error - reconstruction).abs() < 1e-6);
+    assert!(last.pseudo_log_likelihood < 0.0);
+
+    let mut epochs = Vec::new();
+    let (_, second) = learner
+        .fit_with(
+            rbm,
+            &bars_and_stripes_3x3::<B>(device),
+            None,
+            &mut |m: &EpochMetrics| epochs.push(m.epoch),
+        )
+        .unwrap();
+    assert_eq!(epochs, vec![3, 4, 5]);
+    let momenta: Vec<f64> = second.epochs.iter().map(|m| m.momentum).collect();
+    assert_eq!(momenta, vec![0.5, 0.9, 0.9]);
+    assert!(second
+        .epochs
+        .iter()
+        .all(|m| m.free_energy_validation.is_none()));
+}
+
+/// The scikit-learn pseudo-likelihood: for a model whose units are independent (zero weights),
+/// flipping unit i changes the free energy by ±a_i, so the score of every row is known exactly.
+pub fn pseudo_likelihood_matches_its_definition<B: Backend>(device: &B::Device) {
+    let a = 1.3f32;
+    let rbm = Rbm::<B>::from_tensors(
+        Tensor::zeros([4, 3], device),
+        Tensor::full([4], a, device),
+        Tensor::zeros([3], device),
+    )
+    .unwrap();
+    let data = Tensor::<B, 2>::ones([5, 4], device);
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0);
+    let scores = to_f64(rbm_burn::pseudo_log_likelihood(&rbm, data, &mut rng));
+    // All-ones rows: any flip raises F by a, so each score is 4 · log σ(a).
+    let expected = 4.0 * -(1.0 + (-(a as f64)).exp()).ln();
+    assert!(
+        scores.iter().all(|s| (s - expected).abs() < 1e-5),
+        "{scores:?} vs {expected}"
+    );
+}
+
+/// With a sparsity target the hidden units' mean activity ends near the target, well below what
+/// the same training reaches without the penalty.
+pub fn sparsity_pulls_activity_to_the_target<B: Backend>(device: &B::Device) {
+    let data = bars_and_stripes_3x3::<B>(device).repeat_dim(0, 10);
+    let train = |sparsity: Option<SparsityConfig>| {
+        let rbm = RbmConfig::new(9, 16).init::<B>(device).unwrap();
+        let mut learner = ContrastiveDivergenceConfig::new()
+            .with_batch_size(14)
+            .with_epochs(30)
+            .with_sparsity(sparsity)
+            .init::<B>()
+            .unwrap();
+        let (rbm, _) = learner.fit(rbm, &data).unwrap();
+        rbm.hidden_probs(data.clone())
+            .mean()
+            .into_scalar()
+            .elem::<f64>()
+    };
+    let free = train(None);
+    let sparse = train(Some(SparsityConfig::new(0.05, 2.0)));
+    eprintln!("mean hidden activity: {free:.3} free, {sparse:.3} with target 0.05");
+    assert!(
+        sparse < 0.1,
+        "activity {sparse} should be near the 0.05 target"
+    );
+    assert!(
+        free > 2.0 * sparse,
+        "the penalty should matter: {free} vs {sparse}"
+    );
+}
+
+/// Contrastive divergence on an `Autodiff` backend computes exactly what it computes on the
+/// inner backend, builds no graph (the trained parameters are still trainable leaves: a loss on
+/// them has a gradient of the expected value), and never needs `backward`.
+pub fn autodiff_backend_trains_like_its_inner_backend<B: burn::tensor::backend::AutodiffBackend>(
+    device: &B::Device,
+) {
+    let data_inner = bars_and_stripes_3x3::<B::InnerBackend>(device);
+    let data = bars_and_stripes_3x3::<B>(device);
+    let config = ContrastiveDivergenceConfig::new()
+        .with_batch_size(4)
+        .with_epochs(2);
+    let start = HostRbm::random(9, 5, 0.1, 9);
+    let (inner, _) = config
+        .init::<B::InnerBackend>()
+        .unwrap()
+        .fit(start.to_device::<B::InnerBackend>(device), &data_inner)
+        .unwrap();
+    let (tracked, _) = config
+        .init::<B>()
+        .unwrap()
+        .fit(start.to_device::<B>(device), &data)
+        .unwrap();
+    assert_eq!(parameters(&inner), parameters(&tracked));
+    assert!(tracked.weights.val().is_require_grad());
+
+    // d/dW Σ W² = 2W: only true if the new weights are a leaf and not the output of a graph.
+    let weights = tracked.weights.val();
+    let gradients = weights.clone().square().sum().backward();
+    let gradient = weights
+        .grad(&gradients)
+        .expect("weights are a tracked leaf");
+    let expected = to_f64(weights.inner() * 2.0);
+    assert!(max_abs_diff(&to_f64(gradient), &expected) < 1e-6);
+}

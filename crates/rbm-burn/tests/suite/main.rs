@@ -1,0 +1,72 @@
+//! The backend-generic test suite of `rbm-burn`.
+//!
+//! Every test is a generic function over `B: Backend`, instantiated below for `NdArray` and,
+//! with the `test-wgpu` feature (which needs a Vulkan driver such as Mesa's lavapipe), for
+//! `Wgpu`.
+
+mod common;
+mod errors;
+mod exact;
+mod learning;
+mod persistence;
+
+/// Lists the suite's generic tests for one backend.
+macro_rules! instantiate {
+    ($backend:ty; $($module:ident :: $test:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                crate::$module::$test::<$backend>(&Default::default());
+            }
+        )*
+    };
+}
+
+/// The tests that run on every backend.
+macro_rules! suite {
+    ($backend:ty) => {
+        instantiate!($backend;
+            exact::energy_and_free_energy_match_brute_force,
+            exact::log_partition_matches_brute_force_over_either_layer,
+            exact::chunked_enumerations_agree,
+            exact::likelihood_is_normalised,
+            exact::enumeration_beyond_the_limit_is_an_error,
+            learning::cd_k_matches_the_exact_gradient,
+            learning::pcd_matches_the_exact_gradient,
+            learning::cd_1_is_measurably_biased,
+            learning::cd_1_learns_bars_and_stripes,
+            learning::pcd_learns_bars_and_stripes,
+            learning::same_seed_gives_identical_parameters,
+            learning::dataset_and_tensor_training_agree,
+            learning::observer_and_metrics_report_each_epoch,
+            learning::pseudo_likelihood_matches_its_definition,
+            learning::sparsity_pulls_activity_to_the_target,
+            errors::invalid_hyperparameters_are_rejected,
+            errors::bad_training_data_is_rejected,
+            errors::bad_streamed_rows_name_the_row,
+            errors::exact_quantities_reject_bad_data,
+            errors::divergence_is_reported_with_epoch_and_batch,
+            persistence::save_and_load_round_trip,
+        );
+    };
+}
+
+mod ndarray {
+    suite!(burn::backend::NdArray);
+    // Seconds on a CPU; far slower on a software Vulkan driver, so only here.
+    instantiate!(burn::backend::NdArray; exact::twenty_four_units_are_enumerated);
+}
+
+mod autodiff_ndarray {
+    instantiate!(burn::backend::Autodiff<burn::backend::NdArray>;
+        learning::autodiff_backend_trains_like_its_inner_backend,
+        learning::cd_1_learns_bars_and_stripes,
+        exact::log_partition_matches_brute_force_over_either_layer,
+    );
+}
+
+#[cfg(feature = "test-wgpu")]
+mod wgpu {
+    suite!(burn::backend::Wgpu);
+    instantiate!(burn::backend::Wgpu; persistence::agrees_with_ndarray);
+}
