@@ -1,1 +1,13 @@
-//! x
+//! Examples, integration tests and their helpers for `rbm-burn` and `dbn`.
+//!
+//! The helpers live here, in library code with tests, so that the example programs stay thin:
+//! [`mnist`] reads the original IDX files from a local directory.
+
+#![warn(missing_docs)]
+
+pub mod mnist;
+
+// The README's usage example is compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -250,7 +250,7 @@ impl<B: Backend> ContrastiveDivergence<B> {
         let params = rbm.detached();
         let batch = batch.detach();
         let positive_hidden = params.hidden_probs(batch.clone());
-        Ok(self.gradient(&params, batch, positive_hidden))
+        Ok(self.gradient(&params, batch, positive_hidden, 1.0))
     }
 
     /// One update on `batch`, for users who run their own loop. The batch is checked first and
@@ -400,7 +400,15 @@ impl<B: Backend> ContrastiveDivergence<B> {
     fn update(&mut self, rbm: Rbm<B>, batch: Tensor<B, 2>) -> (Rbm<B>, Tensor<B, 1>) {
         let params = rbm.detached();
         let positive_hidden = params.hidden_probs(batch.clone());
-        let mut gradient = self.gradient(&params, batch.clone(), positive_hidden.clone());
+        // The learning rate is folded into the statistics, so that the `[V, H]` update below is
+        // as few element-wise passes as possible: it dominates the cost outside the products.
+        let (learning_rate, weight_decay) = (self.config.learning_rate, self.config.weight_decay);
+        let mut step = self.gradient(
+            &params,
+            batch.clone(),
+            positive_hidden.clone(),
+            learning_rate,
+        );
         if let Some(sparsity) = self.config.sparsity.clone() {
             let current = column_mean(positive_hidden);
             let state = self.state_mut(&params);
@@ -409,24 +417,25 @@ impl<B: Backend> ContrastiveDivergence<B> {
                 None => current,
             };
             state.hidden_activity = Some(activity.clone());
-            let excess = (activity - sparsity.target) * sparsity.cost;
-            gradient.weights = gradient.weights
+            let excess = (activity - sparsity.target) * (sparsity.cost * learning_rate);
+            step.weights = step.weights
                 - column_mean(batch)
                     .unsqueeze_dim::<2>(1)
                     .matmul(excess.clone().unsqueeze::<2>());
-            gradient.hidden_bias = gradient.hidden_bias - excess;
+            step.hidden_bias = step.hidden_bias - excess;
         }
 
         let momentum = self.momentum();
-        let (learning_rate, weight_decay) = (self.config.learning_rate, self.config.weight_decay);
         let state = self.state_mut(&params);
         let velocity = &mut state.velocity;
-        velocity.weights = velocity.weights.clone() * momentum
-            + (gradient.weights - params.weights.val() * weight_decay) * learning_rate;
-        velocity.visible_bias =
-            velocity.visible_bias.clone() * momentum + gradient.visible_bias * learning_rate;
-        velocity.hidden_bias =
-            velocity.hidden_bias.clone() * momentum + gradient.hidden_bias * learning_rate;
+        let mut weights_velocity = velocity.weights.clone() * momentum + step.weights;
+        if weight_decay > 0.0 {
+            weights_velocity =
+                weights_velocity - params.weights.val() * (learning_rate * weight_decay);
+        }
+        velocity.weights = weights_velocity;
+        velocity.visible_bias = velocity.visible_bias.clone() * momentum + step.visible_bias;
+        velocity.hidden_bias = velocity.hidden_bias.clone() * momentum + step.hidden_bias;
         let health = velocity.weights.clone().sum()
             + velocity.visible_bias.clone().sum()
             + velocity.hidden_bias.clone().sum();
@@ -453,12 +462,13 @@ impl<B: Backend> ContrastiveDivergence<B> {
         (updated, health)
     }
 
-    /// The CD-k / PCD gradient estimate given the positive phase.
+    /// `scale` times the CD-k / PCD gradient estimate given the positive phase.
     fn gradient(
         &mut self,
         params: &Rbm<B>,
         batch: Tensor<B, 2>,
         positive_hidden: Tensor<B, 2>,
+        scale: f64,
     ) -> RbmGradient<B> {
         let chains = if self.config.persistent {
             self.state_mut(params).chains.take()
@@ -482,7 +492,13 @@ impl<B: Backend> ContrastiveDivergence<B> {
             self.state_mut(params).chains = Some(hidden);
         }
         let (negative_visible, negative_hidden) = negative.expect("k >= 1 is validated");
-        RbmGradient::from_statistics(batch, positive_hidden, negative_visible, negative_hidden)
+        RbmGradient::from_statistics(
+            batch,
+            positive_hidden,
+            negative_visible,
+            negative_hidden,
+            scale,
+        )
     }
 
     fn state_mut(&mut self, params: &Rbm<B>) -> &mut LearnerState<B> {

