@@ -112,8 +112,15 @@ pub struct Mnist {
 /// # Errors
 /// [`MnistError::NoDirectory`] when neither is set.
 pub fn resolve_dir(flag: Option<&Path>) -> Result<PathBuf, MnistError> {
+    choose_dir(flag, std::env::var_os(MNIST_DIR_VARIABLE))
+}
+
+fn choose_dir(
+    flag: Option<&Path>,
+    variable: Option<std::ffi::OsString>,
+) -> Result<PathBuf, MnistError> {
     flag.map(Path::to_path_buf)
-        .or_else(|| std::env::var_os(MNIST_DIR_VARIABLE).map(PathBuf::from))
+        .or_else(|| variable.map(PathBuf::from))
         .ok_or(MnistError::NoDirectory)
 }
 
@@ -366,9 +373,13 @@ mod tests {
             "{err}"
         );
 
-        // Header shorter than announced, a label that is not a digit, and mismatched counts.
+        // Too short for a magic number, a header shorter than its rank needs, a label that is
+        // not a digit, and mismatched counts.
         let path = Path::new("x");
-        assert!(parse_idx(path, &[0, 0, 8], IMAGES_MAGIC, 3).is_err());
+        let short = parse_idx(path, &[0, 0, 8], IMAGES_MAGIC, 3).unwrap_err();
+        assert!(short.to_string().contains("too short"), "{short}");
+        let header = parse_idx(path, &[0, 0, 8, 3, 0, 0, 0, 3], IMAGES_MAGIC, 3).unwrap_err();
+        assert!(header.to_string().contains("16-byte header"), "{header}");
         write(
             dir.path(),
             "train-labels-idx1-ubyte",
@@ -393,8 +404,16 @@ mod tests {
 
     #[test]
     fn the_flag_wins_over_the_environment() {
-        let flag = Path::new("/data/mnist");
-        assert_eq!(resolve_dir(Some(flag)).unwrap(), flag);
+        let (flag, variable) = (Path::new("/data/flag"), Some("/data/variable".into()));
+        assert_eq!(choose_dir(Some(flag), variable.clone()).unwrap(), flag);
+        assert_eq!(
+            choose_dir(None, variable).unwrap(),
+            Path::new("/data/variable")
+        );
+        assert!(matches!(
+            choose_dir(None, None),
+            Err(MnistError::NoDirectory)
+        ));
     }
 
     /// The real files, when `MNIST_DIR` points at them (CI sets it).

@@ -78,7 +78,8 @@ pub struct ContrastiveDivergenceConfig {
     /// Optional sparsity penalty on the hidden units.
     #[config(default = "None")]
     pub sparsity: Option<SparsityConfig>,
-    /// Rows per update (and number of persistent chains), ≥ 1.
+    /// Rows per update, ≥ 1. PCD keeps as many chains as the first batch it sees has rows
+    /// (`batch_size`, or fewer when the data set is smaller).
     #[config(default = 100)]
     pub batch_size: usize,
     /// Epochs that one call of `fit` trains.
@@ -246,6 +247,7 @@ impl<B: Backend> ContrastiveDivergence<B> {
         rbm: &Rbm<B>,
         batch: Tensor<B, 2>,
     ) -> error::Result<RbmGradient<B>> {
+        self.check_model(rbm)?;
         check_batch(rbm, &batch)?;
         let params = rbm.detached();
         let batch = batch.detach();
@@ -264,6 +266,7 @@ impl<B: Backend> ContrastiveDivergence<B> {
     /// Invalid data as in [`Self::estimate_gradient`]; [`RbmError::Diverged`] if the update is
     /// not finite.
     pub fn step(&mut self, rbm: Rbm<B>, batch: Tensor<B, 2>) -> error::Result<Rbm<B>> {
+        self.check_model(&rbm)?;
         check_batch(&rbm, &batch)?;
         let (epoch, batch_index) = (self.epoch, self.batch);
         let (rbm, health) = self.update(rbm, batch.detach());
@@ -304,6 +307,7 @@ impl<B: Backend> ContrastiveDivergence<B> {
         validation: Option<&Tensor<B, 2>>,
         observer: &mut O,
     ) -> error::Result<(Rbm<B>, TrainingHistory)> {
+        self.check_model(&rbm)?;
         let n_visible = rbm.n_visible();
         let n_rows = data.n_rows();
         if n_rows == 0 {
@@ -394,9 +398,10 @@ impl<B: Backend> ContrastiveDivergence<B> {
         }
     }
 
-    /// One parameter update on a checked, detached batch. Returns the new RBM and a scalar
-    /// that is finite exactly when the update was (the sum of all velocity entries), left on
-    /// the device so that callers decide when to read it.
+    /// One parameter update on a checked, detached batch. Returns the new RBM and the sum of
+    /// all its parameters, left on the device so that callers decide when to read it. The sum is
+    /// non-finite when any new parameter is (Inf or NaN), and otherwise only when the parameters
+    /// are so large (≳ 10³² on average) that their sum overflows f32: divergence either way.
     fn update(&mut self, rbm: Rbm<B>, batch: Tensor<B, 2>) -> (Rbm<B>, Tensor<B, 1>) {
         let params = rbm.detached();
         let positive_hidden = params.hidden_probs(batch.clone());
@@ -436,27 +441,21 @@ impl<B: Backend> ContrastiveDivergence<B> {
         velocity.weights = weights_velocity;
         velocity.visible_bias = velocity.visible_bias.clone() * momentum + step.visible_bias;
         velocity.hidden_bias = velocity.hidden_bias.clone() * momentum + step.hidden_bias;
-        let health = velocity.weights.clone().sum()
-            + velocity.visible_bias.clone().sum()
-            + velocity.hidden_bias.clone().sum();
-
         let Rbm {
             weights,
             visible_bias,
             hidden_bias,
         } = rbm;
+        let new_weights = params.weights.val() + velocity.weights.clone();
+        let new_visible_bias = params.visible_bias.val() + velocity.visible_bias.clone();
+        let new_hidden_bias = params.hidden_bias.val() + velocity.hidden_bias.clone();
+        let health = new_weights.clone().sum()
+            + new_visible_bias.clone().sum()
+            + new_hidden_bias.clone().sum();
         let updated = Rbm {
-            weights: weights
-                .map(|w| keep_require_grad(&w, params.weights.val() + velocity.weights.clone())),
-            visible_bias: visible_bias.map(|a| {
-                keep_require_grad(
-                    &a,
-                    params.visible_bias.val() + velocity.visible_bias.clone(),
-                )
-            }),
-            hidden_bias: hidden_bias.map(|b| {
-                keep_require_grad(&b, params.hidden_bias.val() + velocity.hidden_bias.clone())
-            }),
+            weights: weights.map(|w| keep_require_grad(&w, new_weights)),
+            visible_bias: visible_bias.map(|a| keep_require_grad(&a, new_visible_bias)),
+            hidden_bias: hidden_bias.map(|b| keep_require_grad(&b, new_hidden_bias)),
         };
         self.batch += 1;
         (updated, health)
@@ -499,6 +498,24 @@ impl<B: Backend> ContrastiveDivergence<B> {
             negative_hidden,
             scale,
         )
+    }
+
+    /// The learner's state (momentum, chains) has the shape of the first RBM it trained; a
+    /// learner is for one model size.
+    fn check_model(&self, rbm: &Rbm<B>) -> error::Result<()> {
+        let Some(state) = &self.state else {
+            return Ok(());
+        };
+        let expected = state.velocity.weights.dims();
+        let actual = [rbm.n_visible(), rbm.n_hidden()];
+        if expected != actual {
+            return Err(RbmError::ShapeMismatch {
+                what: "rbm weights (this learner's state was built for another size)",
+                expected: expected.to_vec(),
+                actual: actual.to_vec(),
+            });
+        }
+        Ok(())
     }
 
     fn state_mut(&mut self, params: &Rbm<B>) -> &mut LearnerState<B> {

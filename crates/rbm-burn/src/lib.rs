@@ -39,12 +39,20 @@
 //! # fn main() -> rbm_burn::Result<()> {
 //! let device = Default::default();
 //! let data = rows_to_tensor::<NdArray, _>(&bars_and_stripes(3), &device)?;
-//! let rbm = RbmConfig::new(9, 8).init::<NdArray>(&device)?;
-//! let mut learner = ContrastiveDivergenceConfig::new().with_batch_size(7).with_epochs(5).init()?;
-//! let (rbm, history) = learner.fit(rbm, &data)?;
-//! let log_likelihood = rbm.log_likelihood_exact(data)?.mean().into_scalar();
-//! assert_eq!(history.epochs.len(), 5);
-//! assert!(log_likelihood < 0.0);
+//! let rbm = RbmConfig::new(9, 8).with_weight_std(0.1).init::<NdArray>(&device)?;
+//! let before = rbm.log_likelihood_exact(data.clone())?.mean().into_scalar();
+//! let mut learner = ContrastiveDivergenceConfig::new()
+//!     .with_batch_size(14)
+//!     .with_learning_rate(0.05)
+//!     .with_weight_decay(0.0)
+//!     .with_epochs(50)
+//!     .init()?;
+//! // Each image ten times per epoch: 500 updates in all.
+//! let (rbm, history) = learner.fit(rbm, &data.clone().repeat_dim(0, 10))?;
+//! let after = rbm.log_likelihood_exact(data)?.mean().into_scalar();
+//! assert_eq!(history.epochs.len(), 50);
+//! // From about -6.2 nats (uniform over 2^9 images) towards -2.64 (uniform over the 14).
+//! assert!(after > before + 1.0, "{before} -> {after}");
 //! # Ok(())
 //! # }
 //! ```

@@ -40,18 +40,30 @@ impl RbmConfig {
     /// [`RbmError::InvalidHyperparameter`] if `weight_std` is negative or not finite.
     pub fn init<B: Backend>(&self, device: &B::Device) -> error::Result<Rbm<B>> {
         check_layer_sizes(self.n_visible, self.n_hidden)?;
-        let normal = Normal::new(0.0f32, self.weight_std as f32)
-            .ok()
-            .filter(|_| self.weight_std.is_finite() && self.weight_std >= 0.0)
-            .ok_or_else(|| RbmError::InvalidHyperparameter {
-                name: "weight_std",
-                value: self.weight_std.to_string(),
-                reason: "must be finite and >= 0",
-            })?;
+        let invalid = |name, value: String, reason| RbmError::InvalidHyperparameter {
+            name,
+            value,
+            reason,
+        };
+        let std = self.weight_std as f32;
+        if !(std.is_finite() && std >= 0.0) {
+            return Err(invalid(
+                "weight_std",
+                self.weight_std.to_string(),
+                "must be >= 0 and finite as an f32",
+            ));
+        }
+        let normal = Normal::new(0.0f32, std)
+            .map_err(|_| invalid("weight_std", self.weight_std.to_string(), "not a valid std"))?;
+        let n_weights = self.n_visible.checked_mul(self.n_hidden).ok_or_else(|| {
+            invalid(
+                "n_visible * n_hidden",
+                format!("{} * {}", self.n_visible, self.n_hidden),
+                "too many weights",
+            )
+        })?;
         let mut rng = StdRng::seed_from_u64(self.seed);
-        let weights: Vec<f32> = (0..self.n_visible * self.n_hidden)
-            .map(|_| normal.sample(&mut rng))
-            .collect();
+        let weights: Vec<f32> = (0..n_weights).map(|_| normal.sample(&mut rng)).collect();
         Ok(Rbm {
             weights: Param::from_data(
                 TensorData::new(weights, [self.n_visible, self.n_hidden]),
@@ -300,7 +312,7 @@ impl<B: Backend> Rbm<B> {
     /// each row, so that `p(v) = exp(-F(v)) / Z`.
     ///
     /// The softplus is evaluated as `max(x, 0) + ln(1 + exp(-|x|))`, which cannot overflow for
-    /// any activation and is accurate to 2⁻²⁴ (absolute) per hidden unit.
+    /// any activation and is accurate to 2⁻²⁴ absolute plus 2⁻²⁴ relative per hidden unit.
     ///
     /// # Shapes
     /// - `visible`: `[batch, n_visible]`
@@ -470,7 +482,7 @@ mod tests {
             weights(RbmConfig::new(5, 4)),
             weights(RbmConfig::new(5, 4).with_seed(1))
         );
-        for std in [-1.0, f64::NAN, f64::INFINITY] {
+        for std in [-1.0, f64::NAN, f64::INFINITY, 1e300] {
             let error = RbmConfig::new(5, 4)
                 .with_weight_std(std)
                 .init::<B>(&device)

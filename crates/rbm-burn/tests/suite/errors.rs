@@ -1,4 +1,6 @@
-//! Every error the crate documents is triggered here, and none of these inputs panics.
+//! Bad input to the learner and the exact quantities gives the documented errors, and none of
+//! these inputs panics. (`ZeroLayerSize`, `ShapeMismatch` from `from_tensors` and
+//! `EnumerationTooLarge` are triggered in the unit tests of `rbm.rs` and in `exact.rs`.)
 
 use burn::data::dataset::{Dataset, InMemDataset};
 use burn::tensor::{backend::Backend, Tensor};
@@ -252,4 +254,40 @@ pub fn divergence_is_reported_with_epoch_and_batch<B: Backend>(device: &B::Devic
         }
     }
     assert!(matches!(outcome, Err(RbmError::Diverged { epoch: 0, batch }) if batch <= 2));
+}
+
+/// A learner keeps momentum and chains shaped for the first model it trained; handing it a model
+/// of another size is an error, not a panic inside Burn's shape checks.
+pub fn a_learner_is_for_one_model_size<B: Backend>(device: &B::Device) {
+    let data = rows_to_tensor::<B, _>(&bars_and_stripes(3), device).unwrap();
+    let mut learner = ContrastiveDivergenceConfig::new()
+        .with_epochs(1)
+        .init::<B>()
+        .unwrap();
+    let small = RbmConfig::new(9, 4).init::<B>(device).unwrap();
+    learner.fit(small, &data).unwrap();
+    let large = RbmConfig::new(9, 6).init::<B>(device).unwrap();
+    let expected = RbmError::ShapeMismatch {
+        what: "rbm weights (this learner's state was built for another size)",
+        expected: vec![9, 4],
+        actual: vec![9, 6],
+    };
+    assert_eq!(
+        learner.fit(large.clone(), &data).map(|_| ()).unwrap_err(),
+        expected
+    );
+    assert_eq!(
+        learner
+            .step(large.clone(), data.clone())
+            .map(|_| ())
+            .unwrap_err(),
+        expected
+    );
+    assert_eq!(
+        learner
+            .estimate_gradient(&large, data)
+            .map(|_| ())
+            .unwrap_err(),
+        expected
+    );
 }

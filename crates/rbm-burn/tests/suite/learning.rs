@@ -312,24 +312,35 @@ pub fn observer_and_metrics_report_each_epoch<B: Backend>(device: &B::Device) {
 }
 
 /// The scikit-learn pseudo-likelihood: for a model whose units are independent (zero weights),
-/// flipping unit i changes the free energy by ±a_i, so the score of every row is known exactly.
+/// flipping unit i of v changes the free energy by `a_i (2 v_i − 1)`, so each row's score is
+/// `n · log σ(a_i (2 v_i − 1))` for the unit i that was flipped, which the same seeded generator
+/// draws again here (one uniform index per row, in row order).
 pub fn pseudo_likelihood_matches_its_definition<B: Backend>(device: &B::Device) {
-    let a = 1.3f32;
+    use rand::{RngExt, SeedableRng};
+    let biases = [1.3f32, -0.4, 2.1, -1.7];
     let rbm = Rbm::<B>::from_tensors(
         Tensor::zeros([4, 3], device),
-        Tensor::full([4], a, device),
-        Tensor::zeros([3], device),
+        Tensor::from_floats(biases, device),
+        Tensor::from_floats([0.5, -0.5, 0.0], device),
     )
     .unwrap();
-    let data = Tensor::<B, 2>::ones([5, 4], device);
-    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0);
-    let scores = to_f64(rbm_burn::pseudo_log_likelihood(&rbm, data, &mut rng));
-    // All-ones rows: any flip raises F by a, so each score is 4 · log σ(a).
-    let expected = 4.0 * -(1.0 + (-(a as f64)).exp()).ln();
-    assert!(
-        scores.iter().all(|s| (s - expected).abs() < 1e-5),
-        "{scores:?} vs {expected}"
-    );
+    let rows = random_binary_rows(40, 4, 5);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    let scores = to_f64(rbm_burn::pseudo_log_likelihood(
+        &rbm,
+        rows_tensor::<B>(&rows, device),
+        &mut rng,
+    ));
+    let mut replay = rand::rngs::StdRng::seed_from_u64(0);
+    for (row, score) in rows.iter().zip(&scores) {
+        let i = replay.random_range(0..4);
+        let gap = biases[i] as f64 * (2.0 * row[i] - 1.0);
+        let expected = -4.0 * (1.0 + (-gap).exp()).ln();
+        assert!(
+            (score - expected).abs() < 1e-5,
+            "row {row:?}: {score} vs {expected}"
+        );
+    }
 }
 
 /// With a sparsity target the hidden units' mean activity ends near the target, well below what

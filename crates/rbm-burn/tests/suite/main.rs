@@ -46,6 +46,7 @@ macro_rules! suite {
             errors::bad_streamed_rows_name_the_row,
             errors::exact_quantities_reject_bad_data,
             errors::divergence_is_reported_with_epoch_and_batch,
+            errors::a_learner_is_for_one_model_size,
             persistence::save_and_load_round_trip,
         );
     };
