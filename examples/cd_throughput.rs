@@ -14,17 +14,10 @@ use burn::backend::{NdArray, Wgpu};
 use burn::data::dataset::InMemDataset;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use rbm_burn::{ContrastiveDivergenceConfig, DatasetSource, EpochMetrics, RbmConfig};
+use rbm_burn_examples::cli::BackendChoice;
 use rbm_burn_examples::mnist;
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum BackendChoice {
-    /// Burn's CPU backend.
-    Ndarray,
-    /// Burn's wgpu backend (Vulkan, Metal, DX12; Mesa lavapipe on CPU-only machines).
-    Wgpu,
-}
 
 /// Measure contrastive-divergence throughput on MNIST.
 #[derive(Parser, Debug)]

@@ -1,10 +1,13 @@
 //! Examples, integration tests and their helpers for `rbm-burn` and `dbn`.
 //!
 //! The helpers live here, in library code with tests, so that the example programs stay thin:
-//! [`mnist`] reads the original IDX files from a local directory.
+//! [`mnist`] reads the original IDX files from a local directory, [`images`] writes PNG grids
+//! of filters, and [`cli`] has what the example programs share.
 
 #![warn(missing_docs)]
 
+pub mod cli;
+pub mod images;
 pub mod mnist;
 
 // The README's usage example is compiled and run as a doctest.

@@ -12,6 +12,12 @@
 //!    the initial → final schedule of Hinton's practical guide and L2 weight decay λ on the
 //!    weights only; an optional sparsity penalty pulls each hidden unit's running mean activity
 //!    towards a target.
+//!
+//! Other unit types change only the conditionals used for sampling and the statistics: for
+//! Gaussian visible units the statistics use `v / σ` for `v` and the visible-bias gradient is
+//! divided by `σ`; learned standard deviations (`z = ln σ²`) follow
+//! `⟨(v − a)²/2σ² − (v/σ) ⊙ (hWᵀ)/2⟩_data − ⟨…⟩_model` (Cho, Ilin & Raiko 2011). For softmax
+//! visible units, CD-k keeps missing (all-zero) groups out of the negative phase too.
 
 use std::time::Instant;
 
@@ -21,14 +27,14 @@ use rand::rngs::StdRng;
 use rand::seq::{index::sample, SliceRandom};
 use rand::SeedableRng;
 
-use crate::data::{check_finite_in_unit_interval, check_width, TrainingData};
+use crate::data::{check_width, TrainingData};
 use crate::error::{self, RbmError};
 use crate::gradient::{column_mean, RbmGradient};
 use crate::metrics::{
     pseudo_log_likelihood, reconstruction_error, EpochMetrics, TrainingHistory, TrainingObserver,
 };
 use crate::rbm::{keep_require_grad, Rbm};
-use crate::sampling::bernoulli;
+use crate::units::VisibleUnits;
 
 /// A penalty that keeps each hidden unit's mean activity near `target` (Hinton's practical
 /// guide, section 11).
@@ -251,8 +257,8 @@ impl<B: Backend> ContrastiveDivergence<B> {
         check_batch(rbm, &batch)?;
         let params = rbm.detached();
         let batch = batch.detach();
-        let positive_hidden = params.hidden_probs(batch.clone());
-        Ok(self.gradient(&params, batch, positive_hidden, 1.0))
+        let positive = Positive::new(&params, batch);
+        Ok(self.gradient(&params, &positive, 1.0))
     }
 
     /// One update on `batch`, for users who run their own loop. The batch is checked first and
@@ -320,16 +326,17 @@ impl<B: Backend> ContrastiveDivergence<B> {
                 actual: columns,
             });
         }
-        data.check_values()?;
+        let units = rbm.visible_units;
+        data.check_values(&units)?;
         if let Some(validation) = validation {
             check_width(validation.dims(), n_visible)?;
-            check_finite_in_unit_interval(validation)?;
+            units.check_data(validation)?;
         }
         let device = rbm.device();
         let monitor_rows = self.config.monitor_size.min(n_rows);
         let mut monitor_indices = sample(&mut self.rng, n_rows, monitor_rows).into_vec();
         monitor_indices.sort_unstable();
-        let monitor = data.rows(&monitor_indices, &device)?;
+        let monitor = data.rows(&monitor_indices, &units, &device)?;
 
         let batch_size = self.config.batch_size;
         let n_batches = n_rows.div_ceil(batch_size);
@@ -344,7 +351,7 @@ impl<B: Backend> ContrastiveDivergence<B> {
             }
             let mut health = Vec::with_capacity(n_batches);
             for (batch_index, indices) in order.chunks(batch_size).enumerate() {
-                let batch = data.rows(indices, &device)?;
+                let batch = data.rows(indices, &units, &device)?;
                 let (updated, batch_health) = self.update(rbm, batch.detach());
                 rbm = updated;
                 health.push(batch_health);
@@ -382,6 +389,7 @@ impl<B: Backend> ContrastiveDivergence<B> {
             rbm.free_energy(monitor.clone()).mean(),
             pseudo_log_likelihood(rbm, monitor.clone(), &mut self.rng).mean(),
         ];
+        // (NaN for unit types without a pseudo-likelihood, as the metric documents.)
         if let Some(validation) = validation {
             parts.push(rbm.free_energy(validation.clone()).mean());
         }
@@ -404,18 +412,13 @@ impl<B: Backend> ContrastiveDivergence<B> {
     /// are so large (≳ 10³² on average) that their sum overflows f32: divergence either way.
     fn update(&mut self, rbm: Rbm<B>, batch: Tensor<B, 2>) -> (Rbm<B>, Tensor<B, 1>) {
         let params = rbm.detached();
-        let positive_hidden = params.hidden_probs(batch.clone());
+        let positive = Positive::new(&params, batch);
         // The learning rate is folded into the statistics, so that the `[V, H]` update below is
         // as few element-wise passes as possible: it dominates the cost outside the products.
         let (learning_rate, weight_decay) = (self.config.learning_rate, self.config.weight_decay);
-        let mut step = self.gradient(
-            &params,
-            batch.clone(),
-            positive_hidden.clone(),
-            learning_rate,
-        );
+        let mut step = self.gradient(&params, &positive, learning_rate);
         if let Some(sparsity) = self.config.sparsity.clone() {
-            let current = column_mean(positive_hidden);
+            let current = column_mean(positive.hidden.clone());
             let state = self.state_mut(&params);
             let activity = match state.hidden_activity.take() {
                 Some(previous) => previous * sparsity.decay + current * (1.0 - sparsity.decay),
@@ -424,7 +427,7 @@ impl<B: Backend> ContrastiveDivergence<B> {
             state.hidden_activity = Some(activity.clone());
             let excess = (activity - sparsity.target) * (sparsity.cost * learning_rate);
             step.weights = step.weights
-                - column_mean(batch)
+                - column_mean(positive.scaled_visible)
                     .unsqueeze_dim::<2>(1)
                     .matmul(excess.clone().unsqueeze::<2>());
             step.hidden_bias = step.hidden_bias - excess;
@@ -441,63 +444,109 @@ impl<B: Backend> ContrastiveDivergence<B> {
         velocity.weights = weights_velocity;
         velocity.visible_bias = velocity.visible_bias.clone() * momentum + step.visible_bias;
         velocity.hidden_bias = velocity.hidden_bias.clone() * momentum + step.hidden_bias;
+        if let Some(step) = step.visible_log_variance {
+            velocity.visible_log_variance = Some(match velocity.visible_log_variance.take() {
+                Some(previous) => previous * momentum + step,
+                None => step,
+            });
+        }
         let Rbm {
             weights,
             visible_bias,
             hidden_bias,
+            visible_log_variance,
+            visible_units,
+            hidden_units,
         } = rbm;
         let new_weights = params.weights.val() + velocity.weights.clone();
         let new_visible_bias = params.visible_bias.val() + velocity.visible_bias.clone();
         let new_hidden_bias = params.hidden_bias.val() + velocity.hidden_bias.clone();
-        let health = new_weights.clone().sum()
+        let mut health = new_weights.clone().sum()
             + new_visible_bias.clone().sum()
             + new_hidden_bias.clone().sum();
+        let visible_log_variance = match (visible_log_variance, &velocity.visible_log_variance) {
+            (Some(z), Some(change)) => {
+                let new_z = params
+                    .visible_log_variance
+                    .as_ref()
+                    .expect("the detached copy has the same parameters")
+                    .val()
+                    + change.clone();
+                health = health + new_z.clone().sum();
+                Some(z.map(|z| keep_require_grad(&z, new_z)))
+            }
+            (z, _) => z,
+        };
         let updated = Rbm {
             weights: weights.map(|w| keep_require_grad(&w, new_weights)),
             visible_bias: visible_bias.map(|a| keep_require_grad(&a, new_visible_bias)),
             hidden_bias: hidden_bias.map(|b| keep_require_grad(&b, new_hidden_bias)),
+            visible_log_variance,
+            visible_units,
+            hidden_units,
         };
         self.batch += 1;
         (updated, health)
     }
 
     /// `scale` times the CD-k / PCD gradient estimate given the positive phase.
-    fn gradient(
-        &mut self,
-        params: &Rbm<B>,
-        batch: Tensor<B, 2>,
-        positive_hidden: Tensor<B, 2>,
-        scale: f64,
-    ) -> RbmGradient<B> {
-        let chains = if self.config.persistent {
+    fn gradient(&mut self, params: &Rbm<B>, positive: &Positive<B>, scale: f64) -> RbmGradient<B> {
+        let persistent = self.config.persistent;
+        let chains = if persistent {
             self.state_mut(params).chains.take()
         } else {
             None
         };
+        let hidden_units = params.hidden_units;
         let mut hidden = match chains {
             Some(chains) => chains,
-            None => bernoulli(positive_hidden.clone(), &mut self.rng),
+            None => hidden_units.sample(
+                positive.activations.clone(),
+                positive.hidden.clone(),
+                &mut self.rng,
+            ),
+        };
+        // CD chains start at the data, so they keep its missing entries out; PCD chains are
+        // free-running samples of the model and have none.
+        let mask = if persistent {
+            None
+        } else {
+            params.visible_units.observed(&positive.visible)
         };
         let mut negative = None;
         for step in 0..self.config.k {
-            let visible = bernoulli(params.visible_probs(hidden.clone()), &mut self.rng);
-            let hidden_probs = params.hidden_probs(visible.clone());
-            if step + 1 < self.config.k || self.config.persistent {
-                hidden = bernoulli(hidden_probs.clone(), &mut self.rng);
+            let mut visible = params.sample_visible(hidden.clone(), &mut self.rng);
+            if let Some(mask) = &mask {
+                visible = visible * mask.clone();
             }
-            negative = Some((visible, hidden_probs));
+            let activations = params.hidden_activations(visible.clone());
+            let hidden_mean = hidden_units.mean(activations.clone());
+            if step + 1 < self.config.k || persistent {
+                hidden = hidden_units.sample(activations, hidden_mean.clone(), &mut self.rng);
+            }
+            negative = Some((visible, hidden_mean));
         }
-        if self.config.persistent {
+        if persistent {
             self.state_mut(params).chains = Some(hidden);
         }
         let (negative_visible, negative_hidden) = negative.expect("k >= 1 is validated");
-        RbmGradient::from_statistics(
-            batch,
-            positive_hidden,
-            negative_visible,
-            negative_hidden,
+        let mut gradient = RbmGradient::from_statistics(
+            positive.scaled_visible.clone(),
+            positive.hidden.clone(),
+            params.scaled_visible(negative_visible.clone()),
+            negative_hidden.clone(),
             scale,
-        )
+        );
+        if let Some(sigma) = params.sigma() {
+            gradient.visible_bias = gradient.visible_bias / sigma;
+        }
+        if let VisibleUnits::Gaussian { learn_sigma: true } = params.visible_units {
+            let data =
+                log_variance_statistic(params, positive.visible.clone(), positive.hidden.clone());
+            let model = log_variance_statistic(params, negative_visible, negative_hidden);
+            gradient.visible_log_variance = Some((data - model) * scale);
+        }
+        gradient
     }
 
     /// The learner's state (momentum, chains) has the shape of the first RBM it trained; a
@@ -524,6 +573,7 @@ impl<B: Backend> ContrastiveDivergence<B> {
                 weights: params.weights.val().zeros_like(),
                 visible_bias: params.visible_bias.val().zeros_like(),
                 hidden_bias: params.hidden_bias.val().zeros_like(),
+                visible_log_variance: None,
             },
             chains: None,
             hidden_activity: None,
@@ -533,5 +583,58 @@ impl<B: Backend> ContrastiveDivergence<B> {
 
 fn check_batch<B: Backend>(rbm: &Rbm<B>, batch: &Tensor<B, 2>) -> error::Result<()> {
     check_width(batch.dims(), rbm.n_visible())?;
-    check_finite_in_unit_interval(batch)
+    rbm.visible_units.check_data(batch)
+}
+
+/// The positive phase of one update: the batch, its view from the hidden layer, and the
+/// hidden units' inputs and means given it.
+struct Positive<B: Backend> {
+    /// `v₀`, `[n, n_visible]`.
+    visible: Tensor<B, 2>,
+    /// `v₀ / σ` for Gaussian units, `v₀` otherwise.
+    scaled_visible: Tensor<B, 2>,
+    /// `(v₀/σ) W + b`, `[n, n_hidden]`.
+    activations: Tensor<B, 2>,
+    /// The hidden means `p₀`, `[n, n_hidden]`.
+    hidden: Tensor<B, 2>,
+}
+
+impl<B: Backend> Positive<B> {
+    fn new(params: &Rbm<B>, visible: Tensor<B, 2>) -> Self {
+        let scaled_visible = params.scaled_visible(visible.clone());
+        let activations = scaled_visible.clone().matmul(params.weights.val())
+            + params.hidden_bias.val().unsqueeze::<2>();
+        let hidden = params.hidden_units.mean(activations.clone());
+        Self {
+            visible,
+            scaled_visible,
+            activations,
+            hidden,
+        }
+    }
+}
+
+/// `⟨∂(−E)/∂z⟩` over the rows for Gaussian units with `z = ln σ²`:
+/// the column means of `(v − a)² / 2σ² − (v/σ) ⊙ (hWᵀ) / 2`.
+///
+/// # Shapes
+/// - `visible`: `[n, n_visible]`, `hidden`: `[n, n_hidden]`, output: `[n_visible]`
+fn log_variance_statistic<B: Backend>(
+    params: &Rbm<B>,
+    visible: Tensor<B, 2>,
+    hidden: Tensor<B, 2>,
+) -> Tensor<B, 1> {
+    let inverse_sigma = params
+        .visible_log_variance
+        .as_ref()
+        .expect("Gaussian units have a variance")
+        .val()
+        .mul_scalar(-0.5)
+        .exp()
+        .unsqueeze::<2>();
+    let centred =
+        (visible.clone() - params.visible_bias.val().unsqueeze::<2>()) * inverse_sigma.clone();
+    let field = hidden.matmul(params.weights.val().transpose());
+    let statistic = centred.square() * 0.5 - visible * inverse_sigma * field * 0.5;
+    column_mean(statistic)
 }

@@ -10,6 +10,7 @@ use burn::data::dataset::Dataset;
 use burn::tensor::{backend::Backend, ElementConversion, Int, Tensor, TensorData};
 
 use crate::error::{RbmError, Result};
+use crate::units::VisibleUnits;
 
 /// A source of training rows for the contrastive-divergence learner.
 pub trait TrainingData<B: Backend> {
@@ -22,21 +23,28 @@ pub trait TrainingData<B: Backend> {
     /// [`RbmError::EmptyData`] when there are no rows to look at.
     fn n_columns(&self) -> Result<usize>;
 
-    /// Checks every value once, before training, where that is cheap. Sources that stream
-    /// their rows check each batch as it is built instead.
+    /// Checks every value once, before training, where that is cheap, against what `units`
+    /// can take. Sources that stream their rows check each batch as it is built instead.
     ///
     /// # Errors
-    /// [`RbmError::NonFiniteData`] or [`RbmError::ValueOutOfRange`].
-    fn check_values(&self) -> Result<()>;
+    /// [`RbmError::NonFiniteData`], [`RbmError::ValueOutOfRange`] or
+    /// [`RbmError::InvalidGroup`].
+    fn check_values(&self, units: &VisibleUnits) -> Result<()>;
 
-    /// The rows at `indices`, in that order, as a tensor on `device`.
+    /// The rows at `indices`, in that order, as a tensor on `device`. Streamed sources check
+    /// each row against `units` here.
     ///
     /// # Shapes
     /// - output: `[indices.len(), n_columns]`
     ///
     /// # Errors
     /// Rows of the wrong width or with invalid values (for streamed sources).
-    fn rows(&self, indices: &[usize], device: &B::Device) -> Result<Tensor<B, 2>>;
+    fn rows(
+        &self,
+        indices: &[usize],
+        units: &VisibleUnits,
+        device: &B::Device,
+    ) -> Result<Tensor<B, 2>>;
 }
 
 impl<B: Backend> TrainingData<B> for Tensor<B, 2> {
@@ -51,11 +59,16 @@ impl<B: Backend> TrainingData<B> for Tensor<B, 2> {
         }
     }
 
-    fn check_values(&self) -> Result<()> {
-        check_finite_in_unit_interval(self)
+    fn check_values(&self, units: &VisibleUnits) -> Result<()> {
+        units.check_data(self)
     }
 
-    fn rows(&self, indices: &[usize], device: &B::Device) -> Result<Tensor<B, 2>> {
+    fn rows(
+        &self,
+        indices: &[usize],
+        _units: &VisibleUnits,
+        device: &B::Device,
+    ) -> Result<Tensor<B, 2>> {
         let first = indices.first().copied().unwrap_or(0);
         let contiguous = indices.iter().enumerate().all(|(i, &row)| row == first + i);
         let rows = if contiguous {
@@ -121,11 +134,16 @@ where
         Ok(self.item(0)?.as_ref().len())
     }
 
-    fn check_values(&self) -> Result<()> {
+    fn check_values(&self, _units: &VisibleUnits) -> Result<()> {
         Ok(())
     }
 
-    fn rows(&self, indices: &[usize], device: &B::Device) -> Result<Tensor<B, 2>> {
+    fn rows(
+        &self,
+        indices: &[usize],
+        units: &VisibleUnits,
+        device: &B::Device,
+    ) -> Result<Tensor<B, 2>> {
         let width = <Self as TrainingData<B>>::n_columns(self)?;
         let mut values = Vec::with_capacity(indices.len() * width);
         for &row in indices {
@@ -137,7 +155,7 @@ where
                     actual: item.len(),
                 });
             }
-            check_row_in_unit_interval(item, row)?;
+            units.check_row(item, row)?;
             values.extend_from_slice(item);
         }
         Ok(Tensor::from_data(
@@ -159,6 +177,26 @@ pub(crate) fn check_width(dims: [usize; 2], n_visible: usize) -> Result<()> {
     }
 }
 
+/// Checks that every value is finite, naming the first row that is not.
+pub(crate) fn check_finite<B: Backend>(data: &Tensor<B, 2>) -> Result<()> {
+    let non_finite = data.clone().is_finite().bool_not().float();
+    if non_finite.clone().sum().into_scalar().elem::<f64>() > 0.0 {
+        return Err(non_finite_row(non_finite));
+    }
+    Ok(())
+}
+
+fn non_finite_row<B: Backend>(non_finite: Tensor<B, 2>) -> RbmError {
+    let row = non_finite
+        .sum_dim(1)
+        .squeeze_dim::<1>(1)
+        .argmax(0)
+        .into_scalar();
+    RbmError::NonFiniteData {
+        row: Some(num_row(row)),
+    }
+}
+
 /// Checks that every value is finite and in `[0, 1]`, with one read-back from the device.
 pub(crate) fn check_finite_in_unit_interval<B: Backend>(data: &Tensor<B, 2>) -> Result<()> {
     let non_finite = data.clone().is_finite().bool_not().float();
@@ -172,14 +210,7 @@ pub(crate) fn check_finite_in_unit_interval<B: Backend>(data: &Tensor<B, 2>) -> 
     );
     let summary: Vec<f64> = summary.into_data().iter::<f64>().collect();
     if summary[0] > 0.0 {
-        let row = non_finite
-            .sum_dim(1)
-            .squeeze_dim::<1>(1)
-            .argmax(0)
-            .into_scalar();
-        return Err(RbmError::NonFiniteData {
-            row: Some(num_row(row)),
-        });
+        return Err(non_finite_row(non_finite));
     }
     let (min, max) = (summary[1], summary[2]);
     for (value, bad) in [(min, min < 0.0), (max, max > 1.0)] {
@@ -216,22 +247,6 @@ pub(crate) fn check_binary<B: Backend>(data: &Tensor<B, 2>) -> Result<()> {
         let index = spread.flatten::<1>(0, 1).argmax(0);
         let value = flat.select(0, index).into_scalar().elem::<f64>();
         return Err(RbmError::NotBinary { value });
-    }
-    Ok(())
-}
-
-/// Checks one host-side row for values that Bernoulli units cannot take.
-pub(crate) fn check_row_in_unit_interval(row_values: &[f32], row: usize) -> Result<()> {
-    for &value in row_values {
-        if !value.is_finite() {
-            return Err(RbmError::NonFiniteData { row: Some(row) });
-        }
-        if !(0.0..=1.0).contains(&value) {
-            return Err(RbmError::ValueOutOfRange {
-                value: value as f64,
-                row: Some(row),
-            });
-        }
     }
     Ok(())
 }

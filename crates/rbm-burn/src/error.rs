@@ -66,7 +66,7 @@ pub enum RbmError {
         row: Option<usize>,
     },
 
-    /// The data contains a value that Bernoulli visible units cannot take.
+    /// The data contains a value that Bernoulli (or softmax) visible units cannot take.
     #[error(
         "Bernoulli visible units need values in [0, 1], found {value}{}; \
          scale the data (e.g. pixels / 255) or binarise it",
@@ -97,6 +97,33 @@ pub enum RbmError {
         units: usize,
         /// The largest supported number of enumerated units.
         limit: usize,
+    },
+
+    /// A group of softmax (categorical) visible units is neither one-hot / a probability
+    /// vector summing to one, nor all zeros (a missing entry).
+    #[error(
+        "softmax group {group}{} sums to {sum}: each group of {group_size} units must be one-hot \
+         (or probabilities summing to 1), or all zeros for a missing entry",
+        row_suffix(*row)
+    )]
+    InvalidGroup {
+        /// The offending group (0-based).
+        group: usize,
+        /// The group's size `K`.
+        group_size: usize,
+        /// The sum of its values.
+        sum: f64,
+        /// The first offending row, where known.
+        row: Option<usize>,
+    },
+
+    /// An operation that these unit types do not define was asked for.
+    #[error("{operation} is not available for {units}")]
+    UnsupportedUnits {
+        /// What was asked for.
+        operation: &'static str,
+        /// The model's unit types and why.
+        units: String,
     },
 
     /// Training produced a non-finite parameter (usually a learning rate that is too large).

@@ -6,17 +6,25 @@
 //!
 //! `log Z = log Σ_s exp(cᵀs + Σ_o softplus((sU + d)_o))`.
 //!
+//! For other unit types of the summed-out layer the softplus becomes that layer's own log
+//! normaliser (see [`crate::units`]): a log-sum-exp per softmax group, the stepped-sigmoid
+//! series for ReLU units, and for Gaussian visible units the Gaussian integral
+//! `∫ exp(−(v − a)²/2σ² + v c/σ) dv = √(2π) σ exp(a c/σ + c²/2)` with `c = (Wh)_i`, which is
+//! `u²/2` in `u = c + a/σ` plus the constant `ln(√(2π) σ) − a²/2σ²`. The enumerated layer must
+//! be binary: a Gaussian–Bernoulli or softmax RBM is enumerated over its hidden layer.
+//!
 //! States are enumerated in chunks on the backend (each chunk is a matrix product and a
 //! softplus), and the log-sum-exp over chunks is accumulated on the host in `f64`, so the
 //! result does not lose precision for large `Z`. Enumerating the smaller layer gives the same
 //! `Z` at the lowest cost.
 
-use burn::tensor::{backend::Backend, Tensor, TensorData};
+use burn::tensor::{backend::Backend, ElementConversion, Tensor, TensorData};
 
 use crate::data::{check_binary, check_width};
 use crate::error::{RbmError, Result};
 use crate::gradient::{column_mean, RbmGradient};
-use crate::rbm::{sigmoid, softplus, Rbm};
+use crate::rbm::{sigmoid, Rbm};
+use crate::units::{HiddenUnits, VisibleUnits};
 
 /// The largest number of units that exact enumeration accepts in the enumerated (smaller)
 /// layer: `2^26` states. The cost is proportional to `2^units · n_other`: on a 2-core CPU,
@@ -38,8 +46,16 @@ pub enum EnumeratedLayer {
 }
 
 impl EnumeratedLayer {
-    /// The smaller layer of `rbm` (visible on a tie), which is the cheaper one to enumerate.
+    /// The layer to enumerate: the only binary one when the other is not (Gaussian or
+    /// softmax visible units, ReLU hidden units), otherwise the smaller layer (visible on a
+    /// tie), which is the cheaper one.
     pub fn smaller<B: Backend>(rbm: &Rbm<B>) -> Self {
+        if rbm.visible_units != VisibleUnits::Bernoulli {
+            return Self::Hidden;
+        }
+        if rbm.hidden_units != HiddenUnits::Bernoulli {
+            return Self::Visible;
+        }
         if rbm.n_visible() <= rbm.n_hidden() {
             Self::Visible
         } else {
@@ -63,7 +79,8 @@ impl<B: Backend> Rbm<B> {
     ///
     /// # Errors
     /// [`RbmError::EnumerationTooLarge`] when that layer has more than
-    /// [`MAX_ENUMERATED_UNITS`] units.
+    /// [`MAX_ENUMERATED_UNITS`] units, [`RbmError::UnsupportedUnits`] when its units are not
+    /// binary.
     pub fn log_partition_enumerating(&self, layer: EnumeratedLayer) -> Result<f64> {
         let enumeration = Enumeration::new(self, layer)?;
         let mut total = LogSumExp::default();
@@ -76,18 +93,20 @@ impl<B: Backend> Rbm<B> {
         Ok(total.value())
     }
 
-    /// The exact log-probability `log p(v) = -F(v) - log Z` of each row.
+    /// The exact log-probability `log p(v) = -F(v) - log Z` of each row (a log-density for
+    /// Gaussian visible units).
     ///
     /// # Shapes
-    /// - `visible`: `[batch, n_visible]`, values in `{0, 1}`
+    /// - `visible`: `[batch, n_visible]`, values in `{0, 1}` (complete one-hot groups for
+    ///   softmax units, finite values for Gaussian units)
     /// - output: `[batch]`
     ///
     /// # Errors
-    /// Empty data, a width other than `n_visible`, non-binary values, or a model too large to
-    /// enumerate.
+    /// Empty data, a width other than `n_visible`, values the units cannot take, or a model too
+    /// large to enumerate.
     pub fn log_likelihood_exact(&self, visible: Tensor<B, 2>) -> Result<Tensor<B, 1>> {
         check_width(visible.dims(), self.n_visible())?;
-        check_binary(&visible)?;
+        self.visible_units.check_states(&visible)?;
         let log_z = self.log_partition_exact()?;
         Ok(self.free_energy(visible).neg() - log_z)
     }
@@ -100,11 +119,18 @@ impl<B: Backend> Rbm<B> {
 /// - `visible`: `[batch, n_visible]`, values in `{0, 1}`
 ///
 /// # Errors
-/// As [`Rbm::log_likelihood_exact`].
+/// As [`Rbm::log_likelihood_exact`], and [`RbmError::UnsupportedUnits`] for an RBM that is not
+/// Bernoulli–Bernoulli.
 pub fn exact_log_likelihood_gradient<B: Backend>(
     rbm: &Rbm<B>,
     visible: Tensor<B, 2>,
 ) -> Result<RbmGradient<B>> {
+    if rbm.visible_units != VisibleUnits::Bernoulli || rbm.hidden_units != HiddenUnits::Bernoulli {
+        return Err(RbmError::UnsupportedUnits {
+            operation: "the exact log-likelihood gradient",
+            units: format!("{} with {}", rbm.visible_units, rbm.hidden_units),
+        });
+    }
     check_width(visible.dims(), rbm.n_visible())?;
     check_binary(&visible)?;
     let layer = EnumeratedLayer::smaller(rbm);
@@ -135,6 +161,7 @@ pub fn exact_log_likelihood_gradient<B: Backend>(
         weights: visible.clone().transpose().matmul(data_hidden.clone()) / n - model_vh,
         visible_bias: column_mean(visible) - model_v,
         hidden_bias: column_mean(data_hidden) - model_h,
+        visible_log_variance: None,
     })
 }
 
@@ -156,21 +183,57 @@ struct Enumeration<B: Backend> {
     low_linear: Tensor<B, 1>,
     low_bits: usize,
     n_chunks: usize,
+    /// The units of the layer that is summed out.
+    other: OtherLayer,
+    /// A constant added to every state's log weight (the Gaussian integral's).
+    constant: f64,
+}
+
+/// The layer that is summed out analytically.
+#[derive(Debug, Clone, Copy)]
+enum OtherLayer {
+    Visible(VisibleUnits),
+    Hidden(HiddenUnits),
 }
 
 impl<B: Backend> Enumeration<B> {
     fn new(rbm: &Rbm<B>, layer: EnumeratedLayer) -> Result<Self> {
-        let (weights, bias, other_bias) = match layer {
-            EnumeratedLayer::Visible => (
-                rbm.weights.val(),
-                rbm.visible_bias.val(),
-                rbm.hidden_bias.val(),
-            ),
-            EnumeratedLayer::Hidden => (
-                rbm.weights.val().transpose(),
-                rbm.hidden_bias.val(),
-                rbm.visible_bias.val(),
-            ),
+        let unsupported = |units: String| RbmError::UnsupportedUnits {
+            operation: "exact enumeration of this layer",
+            units,
+        };
+        let mut constant = 0.0;
+        let (weights, bias, other_bias, other) = match layer {
+            EnumeratedLayer::Visible => {
+                if rbm.visible_units != VisibleUnits::Bernoulli {
+                    return Err(unsupported(rbm.visible_units.to_string()));
+                }
+                (
+                    rbm.weights.val(),
+                    rbm.visible_bias.val(),
+                    rbm.hidden_bias.val(),
+                    OtherLayer::Hidden(rbm.hidden_units),
+                )
+            }
+            EnumeratedLayer::Hidden => {
+                if rbm.hidden_units != HiddenUnits::Bernoulli {
+                    return Err(unsupported(rbm.hidden_units.to_string()));
+                }
+                let mut other_bias = rbm.visible_bias.val();
+                if let Some(sigma) = rbm.sigma() {
+                    // u = a/σ + hWᵀ; the constant Σ ln(√(2π) σ_i) − a_i²/2σ_i².
+                    other_bias = other_bias / sigma.clone();
+                    let half_log_two_pi = 0.5 * (2.0 * std::f64::consts::PI).ln();
+                    let terms = sigma.log() + half_log_two_pi - other_bias.clone().square() * 0.5;
+                    constant = terms.sum().into_scalar().elem::<f64>();
+                }
+                (
+                    rbm.weights.val().transpose(),
+                    rbm.hidden_bias.val(),
+                    other_bias,
+                    OtherLayer::Visible(rbm.visible_units),
+                )
+            }
         };
         let (weights, bias, other_bias) = (weights.detach(), bias.detach(), other_bias.detach());
         let [m, n_other] = weights.dims();
@@ -200,11 +263,14 @@ impl<B: Backend> Enumeration<B> {
             low_linear,
             low_bits,
             n_chunks: 1 << (m - low_bits),
+            other,
+            constant,
         })
     }
 
     /// The total inputs to the other layer given each state of chunk `index`, and each state's
-    /// unnormalised log-probability `cᵀs + Σ_o softplus(activation_o)`.
+    /// unnormalised log-probability `cᵀs + Σ_o softplus(activation_o)` (or the other layer's
+    /// own log normaliser, plus [`Self::constant`]).
     ///
     /// # Shapes
     /// - outputs: `[rows, n_other]`, `[rows]` with `rows = 2^low_bits`
@@ -229,8 +295,11 @@ impl<B: Backend> Enumeration<B> {
                 )
             }
         };
-        let log_weights = linear + softplus(activations.clone()).sum_dim(1).squeeze_dim::<1>(1);
-        (activations, log_weights)
+        let log_normaliser = match self.other {
+            OtherLayer::Visible(units) => units.log_partition_terms(activations.clone()),
+            OtherLayer::Hidden(units) => units.log_partition_terms(activations.clone()),
+        };
+        (activations, linear + log_normaliser + self.constant)
     }
 
     /// The states of chunk `index`.

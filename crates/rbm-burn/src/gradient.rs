@@ -19,6 +19,9 @@ pub struct RbmGradient<B: Backend> {
     pub visible_bias: Tensor<B, 1>,
     /// Gradient for the hidden biases, shape `[n_hidden]`.
     pub hidden_bias: Tensor<B, 1>,
+    /// Gradient for `z = ln σ²` of Gaussian visible units whose standard deviations are
+    /// learned, shape `[n_visible]`; `None` otherwise.
+    pub visible_log_variance: Option<Tensor<B, 1>>,
 }
 
 impl<B: Backend> RbmGradient<B> {
@@ -55,6 +58,7 @@ impl<B: Backend> RbmGradient<B> {
             weights,
             visible_bias,
             hidden_bias,
+            visible_log_variance: None,
         }
     }
 }

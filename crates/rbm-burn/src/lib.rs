@@ -15,6 +15,18 @@
 //! so each layer is conditionally independent given the other, and block Gibbs sampling
 //! alternates the two conditionals.
 //!
+//! # Other unit types
+//!
+//! The same [`Rbm`] also takes Gaussian (real-valued) or softmax (categorical) visible units and
+//! noisy rectified linear hidden units, chosen by [`RbmConfig::visible_units`] /
+//! [`RbmConfig::hidden_units`] (see [`units`] for each type's conditionals and free energy). The
+//! Gaussian–Bernoulli RBM has energy
+//!
+//! ```text
+//! E(v, h) = Σ_i (v_i − a_i)² / 2σ_i² − bᵀh − Σ_ij (v_i / σ_i) W_ij h_j
+//! p(h_j = 1 | v) = σ(b_j + ((v/σ) W)_j),   p(v_i | h) = N(a_i + σ_i (Wh)_i, σ_i²)
+//! ```
+//!
 //! # Learning
 //!
 //! The gradient of the average log-likelihood is `⟨v hᵀ⟩_data − ⟨v hᵀ⟩_model` (and likewise for
@@ -65,9 +77,11 @@ pub mod error;
 pub mod exact;
 pub mod gradient;
 pub mod metrics;
+pub mod ratings;
 pub mod rbm;
 pub mod sampling;
 pub mod synthetic;
+pub mod units;
 
 pub use cd::{ContrastiveDivergence, ContrastiveDivergenceConfig, SparsityConfig};
 pub use data::{rows_to_tensor, DatasetSource, TrainingData};
@@ -78,6 +92,7 @@ pub use metrics::{
     pseudo_log_likelihood, reconstruction_error, EpochMetrics, TrainingHistory, TrainingObserver,
 };
 pub use rbm::{Rbm, RbmConfig, VISIBLE_BIAS_PROBABILITY_CLIP};
+pub use units::{HiddenUnits, VisibleUnits};
 
 /// The `rand` crate this API takes generators from (`rand::rngs::StdRng::seed_from_u64(…)`).
 pub use rand;

@@ -5,9 +5,11 @@ use burn::tensor::{activation::log_sigmoid, backend::Backend, Tensor, TensorData
 use rand::{Rng, RngExt};
 
 use crate::rbm::Rbm;
+use crate::units::VisibleUnits;
 
 /// Mean squared error between each row and its mean-field reconstruction
-/// [`Rbm::reconstruct`], averaged over all elements.
+/// [`Rbm::reconstruct`], averaged over all elements (over the observed entries only for
+/// softmax visible units with missing, all-zero groups).
 ///
 /// Hinton's practical guide (section 5) warns that this is a poor measure of the model's
 /// likelihood; it is cheap and shows whether learning is under way.
@@ -17,13 +19,20 @@ use crate::rbm::Rbm;
 /// - output: `[1]`
 pub fn reconstruction_error<B: Backend>(rbm: &Rbm<B>, visible: Tensor<B, 2>) -> Tensor<B, 1> {
     let reconstruction = rbm.reconstruct(visible.clone());
-    (visible - reconstruction).square().mean()
+    let squared = (visible.clone() - reconstruction).square();
+    match rbm.visible_units.observed(&visible) {
+        Some(observed) => (squared * observed.clone()).sum() / observed.sum().clamp_min(1.0),
+        None => squared.mean(),
+    }
 }
 
 /// The stochastic pseudo-log-likelihood of each row, exactly as scikit-learn's
 /// `BernoulliRBM.score_samples`: one uniformly chosen unit `i` of each row is flipped to give
 /// `ṽ`, and the score is `n_visible · log σ(F(ṽ) − F(v))`, an unbiased estimate (over `i`) of
 /// the pseudo-log-likelihood `Σ_i log p(v_i | v_{−i})`.
+///
+/// It is defined for binary visible units only; for Gaussian and softmax visible units every
+/// row's value is NaN.
 ///
 /// # Shapes
 /// - `visible`: `[batch, n_visible]`
@@ -34,6 +43,9 @@ pub fn pseudo_log_likelihood<B: Backend, R: Rng + ?Sized>(
     rng: &mut R,
 ) -> Tensor<B, 1> {
     let [rows, columns] = visible.dims();
+    if rbm.visible_units != VisibleUnits::Bernoulli {
+        return Tensor::full([rows], f32::NAN, &visible.device());
+    }
     let mut mask = vec![0.0f32; rows * columns];
     for row in 0..rows {
         mask[row * columns + rng.random_range(0..columns)] = 1.0;

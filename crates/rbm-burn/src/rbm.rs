@@ -1,15 +1,15 @@
-//! The Bernoulli–Bernoulli RBM module: parameters, conditionals, sampling and energies.
+//! The RBM module: parameters, conditionals, sampling and energies, for every unit type.
 
 use burn::config::Config;
 use burn::module::{Module, Param};
-use burn::tensor::{backend::Backend, Tensor, TensorData};
+use burn::tensor::{backend::Backend, ElementConversion, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
 
-use crate::data::{check_finite_in_unit_interval, check_width};
+use crate::data::check_width;
 use crate::error::{self, RbmError};
-use crate::sampling::bernoulli;
+use crate::units::{HiddenUnits, VisibleUnits};
 
 /// Visible marginals are clipped to `[CLIP, 1 - CLIP]` before `log(p / (1 - p))` so that a pixel
 /// that is always off (or on) gets a large finite bias (about ∓6.9) rather than ∓∞.
@@ -30,6 +30,16 @@ pub struct RbmConfig {
     /// config gives the same model on every backend and in every thread.
     #[config(default = 0)]
     pub seed: u64,
+    /// The type of the visible units (binary by default).
+    #[config(default = "VisibleUnits::Bernoulli")]
+    pub visible_units: VisibleUnits,
+    /// The type of the hidden units (binary by default).
+    #[config(default = "HiddenUnits::Bernoulli")]
+    pub hidden_units: HiddenUnits,
+    /// Initial standard deviation of Gaussian visible units (ignored for other types): 1 for
+    /// standardised data.
+    #[config(default = 1.0)]
+    pub initial_sigma: f64,
 }
 
 impl RbmConfig {
@@ -37,7 +47,8 @@ impl RbmConfig {
     ///
     /// # Errors
     /// [`RbmError::ZeroLayerSize`] if either layer has no units,
-    /// [`RbmError::InvalidHyperparameter`] if `weight_std` is negative or not finite.
+    /// [`RbmError::InvalidHyperparameter`] if `weight_std` is negative or not finite, a softmax
+    /// group size does not divide `n_visible`, or `initial_sigma` is not positive and finite.
     pub fn init<B: Backend>(&self, device: &B::Device) -> error::Result<Rbm<B>> {
         check_layer_sizes(self.n_visible, self.n_hidden)?;
         let invalid = |name, value: String, reason| RbmError::InvalidHyperparameter {
@@ -62,16 +73,29 @@ impl RbmConfig {
                 "too many weights",
             )
         })?;
+        let sigma = self.initial_sigma as f32;
+        if !(sigma.is_finite() && sigma > 0.0) {
+            return Err(invalid(
+                "initial_sigma",
+                self.initial_sigma.to_string(),
+                "must be > 0 and finite as an f32",
+            ));
+        }
         let mut rng = StdRng::seed_from_u64(self.seed);
         let weights: Vec<f32> = (0..n_weights).map(|_| normal.sample(&mut rng)).collect();
-        Ok(Rbm {
-            weights: Param::from_data(
+        let rbm = Rbm::from_tensors(
+            Tensor::from_data(
                 TensorData::new(weights, [self.n_visible, self.n_hidden]),
                 device,
             ),
-            visible_bias: Param::from_tensor(Tensor::zeros([self.n_visible], device)),
-            hidden_bias: Param::from_tensor(Tensor::zeros([self.n_hidden], device)),
-        })
+            Tensor::zeros([self.n_visible], device),
+            Tensor::zeros([self.n_hidden], device),
+        )?
+        .with_units(self.visible_units, self.hidden_units)?;
+        if self.visible_units.is_gaussian() {
+            return rbm.with_sigma(Tensor::full([self.n_visible], sigma, device));
+        }
+        Ok(rbm)
     }
 }
 
@@ -85,8 +109,14 @@ fn check_layer_sizes(n_visible: usize, n_hidden: usize) -> error::Result<()> {
     Ok(())
 }
 
-/// A restricted Boltzmann machine with binary visible units `v` and binary hidden units `h`,
-/// energy `E(v, h) = -vᵀa - hᵀb - vᵀWh` (a = `visible_bias`, b = `hidden_bias`).
+/// A restricted Boltzmann machine, by default with binary visible units `v` and binary hidden
+/// units `h`, energy `E(v, h) = -vᵀa - hᵀb - vᵀWh` (a = `visible_bias`, b = `hidden_bias`).
+/// Other unit types ([`VisibleUnits`], [`HiddenUnits`]) change the conditionals and the
+/// visible energy term as described in [`crate::units`].
+///
+/// The unit types are part of the module but not of its record, as with the hyperparameters
+/// of Burn's own modules: build the model from the same [`RbmConfig`] before loading a record
+/// into it.
 ///
 /// The weight layout `[n_visible, n_hidden]` is that of [`burn::nn::Linear`], so `weights` and
 /// `hidden_bias` can be handed to a `Linear` layer as they are.
@@ -103,10 +133,17 @@ pub struct Rbm<B: Backend> {
     pub visible_bias: Param<Tensor<B, 1>>,
     /// Hidden biases `b`, shape `[n_hidden]`.
     pub hidden_bias: Param<Tensor<B, 1>>,
+    /// For Gaussian visible units, `z_i = ln σ_i²`, shape `[n_visible]`; `None` otherwise.
+    pub visible_log_variance: Option<Param<Tensor<B, 1>>>,
+    /// The type of the visible units.
+    pub visible_units: VisibleUnits,
+    /// The type of the hidden units.
+    pub hidden_units: HiddenUnits,
 }
 
 impl<B: Backend> Rbm<B> {
-    /// Builds an RBM from given parameter tensors, checking that their shapes agree.
+    /// Builds a Bernoulli–Bernoulli RBM from given parameter tensors, checking that their
+    /// shapes agree ([`Self::with_units`] changes the unit types).
     ///
     /// # Shapes
     /// - `weights`: `[n_visible, n_hidden]`
@@ -139,7 +176,82 @@ impl<B: Backend> Rbm<B> {
             weights: Param::from_tensor(weights),
             visible_bias: Param::from_tensor(visible_bias),
             hidden_bias: Param::from_tensor(hidden_bias),
+            visible_log_variance: None,
+            visible_units: VisibleUnits::Bernoulli,
+            hidden_units: HiddenUnits::Bernoulli,
         })
+    }
+
+    /// The same parameters with other unit types. Switching to Gaussian visible units adds
+    /// standard deviations `σ = 1` (unless they are already there); switching away from them
+    /// drops the standard deviations.
+    ///
+    /// # Errors
+    /// [`RbmError::InvalidHyperparameter`] for a softmax group size below 2 or one that does
+    /// not divide `n_visible`.
+    pub fn with_units(self, visible: VisibleUnits, hidden: HiddenUnits) -> error::Result<Self> {
+        let n_visible = self.n_visible();
+        visible.validate(n_visible)?;
+        let device = self.device();
+        let visible_log_variance = match (visible.is_gaussian(), self.visible_log_variance) {
+            (false, _) => None,
+            (true, Some(existing)) => Some(existing),
+            (true, None) => Some(Param::from_tensor(Tensor::zeros([n_visible], &device))),
+        };
+        Ok(Self {
+            visible_log_variance,
+            visible_units: visible,
+            hidden_units: hidden,
+            ..self
+        })
+    }
+
+    /// Sets the standard deviations of Gaussian visible units.
+    ///
+    /// # Shapes
+    /// - `sigma`: `[n_visible]`, values positive and finite
+    ///
+    /// # Errors
+    /// [`RbmError::UnsupportedUnits`] if the visible units are not Gaussian,
+    /// [`RbmError::ShapeMismatch`] for a wrong length, [`RbmError::ValueOutOfRange`] for a
+    /// value that is not positive and finite.
+    pub fn with_sigma(self, sigma: Tensor<B, 1>) -> error::Result<Self> {
+        let Some(old) = self.visible_log_variance.clone() else {
+            return Err(RbmError::UnsupportedUnits {
+                operation: "setting σ",
+                units: self.visible_units.to_string(),
+            });
+        };
+        let [n] = sigma.dims();
+        if n != self.n_visible() {
+            return Err(RbmError::ShapeMismatch {
+                what: "sigma",
+                expected: vec![self.n_visible()],
+                actual: vec![n],
+            });
+        }
+        let log_variance = sigma.log() * 2.0;
+        let worst = log_variance.clone().abs().max().into_scalar().elem::<f64>();
+        if !worst.is_finite() {
+            return Err(RbmError::ValueOutOfRange {
+                value: worst,
+                row: None,
+            });
+        }
+        Ok(Self {
+            visible_log_variance: Some(old.map(|z| keep_require_grad(&z, log_variance))),
+            ..self
+        })
+    }
+
+    /// The standard deviations `σ_i` of Gaussian visible units, `None` for other types.
+    ///
+    /// # Shapes
+    /// - output: `[n_visible]`
+    pub fn sigma(&self) -> Option<Tensor<B, 1>> {
+        self.visible_log_variance
+            .as_ref()
+            .map(|z| (z.val() * 0.5).exp())
     }
 
     /// A copy whose parameters are detached from any autodiff graph, so that computing with it
@@ -149,6 +261,24 @@ impl<B: Backend> Rbm<B> {
             weights: self.weights.clone().map(|t| t.detach()),
             visible_bias: self.visible_bias.clone().map(|t| t.detach()),
             hidden_bias: self.hidden_bias.clone().map(|t| t.detach()),
+            visible_log_variance: self
+                .visible_log_variance
+                .clone()
+                .map(|z| z.map(|t| t.detach())),
+            visible_units: self.visible_units,
+            hidden_units: self.hidden_units,
+        }
+    }
+
+    /// The visible layer as the hidden layer sees it: `v / σ` for Gaussian units, `v` for the
+    /// others.
+    ///
+    /// # Shapes
+    /// - `visible`: `[batch, n_visible]`, output: the same
+    pub(crate) fn scaled_visible(&self, visible: Tensor<B, 2>) -> Tensor<B, 2> {
+        match &self.visible_log_variance {
+            Some(z) => visible * (z.val() * -0.5).exp().unsqueeze::<2>(),
+            None => visible,
         }
     }
 
@@ -167,26 +297,39 @@ impl<B: Backend> Rbm<B> {
         self.weights.val().device()
     }
 
-    /// Sets the visible biases to `log(p / (1 - p))`, where `p` is each visible unit's mean
-    /// over `data`, clipped to `[VISIBLE_BIAS_PROBABILITY_CLIP, 1 - VISIBLE_BIAS_PROBABILITY_CLIP]`
-    /// (Hinton's practical guide, section 8): with zero weights the model then reproduces the
-    /// data's marginals, which is where learning should start.
+    /// Sets the visible biases so that, with zero weights, the model reproduces the data's
+    /// marginals, which is where learning should start (Hinton's practical guide, section 8):
+    /// - binary units: `log(p / (1 - p))`, where `p` is each unit's mean over `data`, clipped
+    ///   to `[VISIBLE_BIAS_PROBABILITY_CLIP, 1 - VISIBLE_BIAS_PROBABILITY_CLIP]`;
+    /// - softmax units: `log p` with `p` the clipped mean over the rows where the group is
+    ///   observed;
+    /// - Gaussian units: the mean of each column.
     ///
     /// # Shapes
-    /// - `data`: `[n_samples, n_visible]`, values in `[0, 1]`
+    /// - `data`: `[n_samples, n_visible]`, values the visible units can take
     ///
     /// # Errors
-    /// Empty data, a width other than `n_visible`, NaN/Inf, or values outside `[0, 1]`.
+    /// Empty data, a width other than `n_visible`, or values the units cannot take.
     pub fn init_visible_bias_from_data(self, data: &Tensor<B, 2>) -> error::Result<Self> {
         check_width(data.dims(), self.n_visible())?;
-        check_finite_in_unit_interval(data)?;
+        self.visible_units.check_data(data)?;
         let clip = VISIBLE_BIAS_PROBABILITY_CLIP;
-        let p = data
-            .clone()
-            .mean_dim(0)
-            .squeeze_dim::<1>(0)
-            .clamp(clip, 1.0 - clip);
-        let logit = p.clone().log() - p.neg().log1p();
+        let mean = |x: Tensor<B, 2>| x.mean_dim(0).squeeze_dim::<1>(0);
+        let logit = match self.visible_units {
+            VisibleUnits::Bernoulli => {
+                let p = mean(data.clone()).clamp(clip, 1.0 - clip);
+                p.clone().log() - p.neg().log1p()
+            }
+            VisibleUnits::Gaussian { .. } => mean(data.clone()),
+            VisibleUnits::Softmax { .. } => {
+                let observed = self
+                    .visible_units
+                    .observed(data)
+                    .expect("softmax units have a mask");
+                let counts = mean(observed).clamp_min(f64::MIN_POSITIVE);
+                (mean(data.clone()) / counts).clamp(clip, 1.0).log()
+            }
+        };
         let visible_bias = self.visible_bias.map(|old| keep_require_grad(&old, logit));
         Ok(Self {
             visible_bias,
@@ -194,66 +337,81 @@ impl<B: Backend> Rbm<B> {
         })
     }
 
-    /// Total input to each hidden unit, `vW + b`.
+    /// Total input to each hidden unit, `vW + b` (`(v / σ) W + b` for Gaussian visible
+    /// units).
     ///
     /// # Shapes
     /// - `visible`: `[batch, n_visible]`
     /// - output: `[batch, n_hidden]`
     pub fn hidden_activations(&self, visible: Tensor<B, 2>) -> Tensor<B, 2> {
-        visible.matmul(self.weights.val()) + self.hidden_bias.val().unsqueeze::<2>()
+        self.scaled_visible(visible).matmul(self.weights.val())
+            + self.hidden_bias.val().unsqueeze::<2>()
     }
 
-    /// Total input to each visible unit, `hWᵀ + a`.
+    /// Total input to each visible unit, `hWᵀ + a`; for Gaussian visible units the mean
+    /// `a + σ ⊙ hWᵀ`.
     ///
     /// # Shapes
     /// - `hidden`: `[batch, n_hidden]`
     /// - output: `[batch, n_visible]`
     pub fn visible_activations(&self, hidden: Tensor<B, 2>) -> Tensor<B, 2> {
-        hidden.matmul(self.weights.val().transpose()) + self.visible_bias.val().unsqueeze::<2>()
+        let field = hidden.matmul(self.weights.val().transpose());
+        let field = match self.sigma() {
+            Some(sigma) => field * sigma.unsqueeze::<2>(),
+            None => field,
+        };
+        field + self.visible_bias.val().unsqueeze::<2>()
     }
 
-    /// `p(h_j = 1 | v) = σ((vW + b)_j)`.
+    /// The mean of the hidden units given the visible units: `p(h_j = 1 | v) = σ((vW + b)_j)`
+    /// for binary hidden units, `max(0, (vW + b)_j)` for ReLU units.
     ///
     /// # Shapes
     /// - `visible`: `[batch, n_visible]`
     /// - output: `[batch, n_hidden]`
     pub fn hidden_probs(&self, visible: Tensor<B, 2>) -> Tensor<B, 2> {
-        sigmoid(self.hidden_activations(visible))
+        self.hidden_units.mean(self.hidden_activations(visible))
     }
 
-    /// `p(v_i = 1 | h) = σ((hWᵀ + a)_i)`.
+    /// The mean of the visible units given the hidden units: `p(v_i = 1 | h) = σ((hWᵀ + a)_i)`
+    /// for binary units, the probabilities of each softmax group, or the Gaussian mean.
     ///
     /// # Shapes
     /// - `hidden`: `[batch, n_hidden]`
     /// - output: `[batch, n_visible]`
     pub fn visible_probs(&self, hidden: Tensor<B, 2>) -> Tensor<B, 2> {
-        sigmoid(self.visible_activations(hidden))
+        self.visible_units.mean(self.visible_activations(hidden))
     }
 
-    /// A binary sample of the hidden units given the visible units.
+    /// A sample of the hidden units given the visible units (binary, or noisy rectified for
+    /// ReLU units).
     ///
     /// # Shapes
     /// - `visible`: `[batch, n_visible]`
-    /// - output: `[batch, n_hidden]`, values in `{0, 1}`
+    /// - output: `[batch, n_hidden]`
     pub fn sample_hidden<R: Rng + ?Sized>(
         &self,
         visible: Tensor<B, 2>,
         rng: &mut R,
     ) -> Tensor<B, 2> {
-        bernoulli(self.hidden_probs(visible), rng)
+        let activations = self.hidden_activations(visible);
+        let mean = self.hidden_units.mean(activations.clone());
+        self.hidden_units.sample(activations, mean, rng)
     }
 
-    /// A binary sample of the visible units given the hidden units.
+    /// A sample of the visible units given the hidden units: binary, one unit per softmax
+    /// group, or Gaussian.
     ///
     /// # Shapes
     /// - `hidden`: `[batch, n_hidden]`
-    /// - output: `[batch, n_visible]`, values in `{0, 1}`
+    /// - output: `[batch, n_visible]`
     pub fn sample_visible<R: Rng + ?Sized>(
         &self,
         hidden: Tensor<B, 2>,
         rng: &mut R,
     ) -> Tensor<B, 2> {
-        bernoulli(self.visible_probs(hidden), rng)
+        self.visible_units
+            .sample(self.visible_probs(hidden), self.sigma(), rng)
     }
 
     /// `k` full steps of block Gibbs sampling `v → h → v`, starting from `visible`; returns the
@@ -262,7 +420,7 @@ impl<B: Backend> Rbm<B> {
     ///
     /// # Shapes
     /// - `visible`: `[batch, n_visible]`
-    /// - output: `[batch, n_visible]`, values in `{0, 1}`
+    /// - output: `[batch, n_visible]`
     pub fn gibbs<R: Rng + ?Sized>(
         &self,
         visible: Tensor<B, 2>,
@@ -279,7 +437,7 @@ impl<B: Backend> Rbm<B> {
     ///
     /// # Shapes
     /// - `visible`: `[batch, n_visible]`
-    /// - output: `[batch, n_visible]`, values in `[0, 1]`
+    /// - output: `[batch, n_visible]`
     pub fn reconstruct(&self, visible: Tensor<B, 2>) -> Tensor<B, 2> {
         self.visible_probs(self.hidden_probs(visible))
     }
@@ -293,23 +451,32 @@ impl<B: Backend> Rbm<B> {
         self.hidden_probs(visible)
     }
 
-    /// The energy `E(v, h) = -vᵀa - hᵀb - vᵀWh` of each row pair.
+    /// The energy `E(v, h) = -vᵀa - hᵀb - vᵀWh` of each row pair; for Gaussian visible units
+    /// `Σ (v_i − a_i)² / 2σ_i² − hᵀb − (v/σ)ᵀWh`. (For ReLU hidden units this is the energy
+    /// with `h_j` read as the number of active stepped-sigmoid copies, without their offsets.)
     ///
     /// # Shapes
     /// - `visible`: `[batch, n_visible]`
     /// - `hidden`: `[batch, n_hidden]`
     /// - output: `[batch]`
     pub fn energy(&self, visible: Tensor<B, 2>, hidden: Tensor<B, 2>) -> Tensor<B, 1> {
-        let interaction = visible.clone().matmul(self.weights.val()) * hidden.clone();
-        let visible_term = visible.matmul(self.visible_bias.val().unsqueeze_dim::<2>(1));
-        let hidden_term = hidden.matmul(self.hidden_bias.val().unsqueeze_dim::<2>(1));
-        (visible_term + hidden_term + interaction.sum_dim(1))
-            .neg()
-            .squeeze_dim::<1>(1)
+        let interaction = (self
+            .scaled_visible(visible.clone())
+            .matmul(self.weights.val())
+            * hidden.clone())
+        .sum_dim(1)
+        .squeeze_dim::<1>(1);
+        let hidden_term = hidden
+            .matmul(self.hidden_bias.val().unsqueeze_dim::<2>(1))
+            .squeeze_dim::<1>(1);
+        self.visible_energy(visible) - hidden_term - interaction
     }
 
-    /// The free energy `F(v) = -log Σ_h exp(-E(v, h)) = -vᵀa - Σ_j softplus((vW + b)_j)` of
-    /// each row, so that `p(v) = exp(-F(v)) / Z`.
+    /// The free energy `F(v) = -log Σ_h exp(-E(v, h))` of each row, so that
+    /// `p(v) = exp(-F(v)) / Z`: for binary hidden units `-vᵀa - Σ_j softplus((vW + b)_j)`
+    /// (with the Gaussian visible term `Σ (v_i − a_i)² / 2σ_i²` and `v / σ` in place of `v` for
+    /// Gaussian visible units); ReLU hidden units contribute the stepped-sigmoid series of
+    /// [`crate::units`].
     ///
     /// The softplus is evaluated as `max(x, 0) + ln(1 + exp(-|x|))`, which cannot overflow for
     /// any activation and is accurate to 2⁻²⁴ absolute plus 2⁻²⁴ relative per hidden unit.
@@ -318,11 +485,19 @@ impl<B: Backend> Rbm<B> {
     /// - `visible`: `[batch, n_visible]`
     /// - output: `[batch]`
     pub fn free_energy(&self, visible: Tensor<B, 2>) -> Tensor<B, 1> {
-        let visible_term = visible
-            .clone()
-            .matmul(self.visible_bias.val().unsqueeze_dim::<2>(1));
-        let hidden_term = softplus(self.hidden_activations(visible)).sum_dim(1);
-        (visible_term + hidden_term).neg().squeeze_dim::<1>(1)
+        let hidden_term = self
+            .hidden_units
+            .log_partition_terms(self.hidden_activations(visible.clone()));
+        self.visible_energy(visible) - hidden_term
+    }
+
+    /// The visible-only energy term of each row.
+    ///
+    /// # Shapes
+    /// - `visible`: `[batch, n_visible]`, output: `[batch]`
+    fn visible_energy(&self, visible: Tensor<B, 2>) -> Tensor<B, 1> {
+        self.visible_units
+            .energy_term(visible, self.visible_bias.val(), self.sigma())
     }
 }
 

@@ -8,6 +8,7 @@
 
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
 
 /// 2^-24: the spacing of the 24-bit grid on which uniform draws lie.
 const UNIT_24: f32 = 1.0 / (1u32 << 24) as f32;
@@ -32,6 +33,20 @@ pub fn uniform<B: Backend, R: Rng + ?Sized, const D: usize>(
         values.push(((bits >> 8) & 0x00FF_FFFF) as f32 * UNIT_24);
     }
     values.truncate(n);
+    Tensor::from_data(TensorData::new(values, shape), device)
+}
+
+/// A tensor of independent standard normal draws N(0, 1), from the host generator.
+///
+/// # Shapes
+/// - output: `shape`
+pub fn normal<B: Backend, R: Rng + ?Sized, const D: usize>(
+    rng: &mut R,
+    shape: [usize; D],
+    device: &B::Device,
+) -> Tensor<B, D> {
+    let n: usize = shape.iter().product();
+    let values: Vec<f32> = (0..n).map(|_| StandardNormal.sample(rng)).collect();
     Tensor::from_data(TensorData::new(values, shape), device)
 }
 

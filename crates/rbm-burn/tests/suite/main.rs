@@ -9,6 +9,7 @@ mod errors;
 mod exact;
 mod learning;
 mod persistence;
+mod units;
 
 /// Lists the suite's generic tests for one backend.
 macro_rules! instantiate {
@@ -48,6 +49,15 @@ macro_rules! suite {
             errors::divergence_is_reported_with_epoch_and_batch,
             errors::a_learner_is_for_one_model_size,
             persistence::save_and_load_round_trip,
+            units::gaussian_log_partition_matches_numerical_integration,
+            units::softmax_log_partition_matches_enumeration,
+            units::relu_free_energy_is_the_stepped_sigmoid_series,
+            units::samples_follow_the_conditionals,
+            units::bad_input_per_unit_type_is_rejected,
+            units::gaussian_rbm_learns_a_mixture,
+            units::gaussian_rbm_learns_sigma,
+            units::softmax_rbm_beats_item_means,
+            units::unit_types_round_trip,
         );
     };
 }
