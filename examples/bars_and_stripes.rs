@@ -11,6 +11,7 @@ use burn::tensor::ElementConversion;
 use clap::Parser;
 use rbm_burn::synthetic::bars_and_stripes;
 use rbm_burn::{rows_to_tensor, ContrastiveDivergenceConfig, RbmConfig};
+use rbm_burn_examples::cli::exit_on_error;
 
 /// Learn bars-and-stripes with an RBM and watch the exact log-likelihood rise.
 #[derive(Parser, Debug)]
@@ -107,8 +108,5 @@ fn run<B: Backend>(args: &Args, device: &B::Device) -> rbm_burn::Result<()> {
 
 fn main() {
     let args = Args::parse();
-    if let Err(error) = run::<NdArray>(&args, &Default::default()) {
-        eprintln!("error: {error}");
-        std::process::exit(1);
-    }
+    exit_on_error(run::<NdArray>(&args, &Default::default()));
 }

@@ -16,7 +16,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
 use clap::Parser;
 use rbm_burn::{ContrastiveDivergenceConfig, DatasetSource, EpochMetrics, RbmConfig};
-use rbm_burn_examples::cli::BackendChoice;
+use rbm_burn_examples::cli::{exit_on_error, BackendChoice};
 use rbm_burn_examples::mnist;
 
 /// Measure contrastive-divergence throughput on MNIST.
@@ -157,8 +157,5 @@ fn main() {
         BackendChoice::Ndarray => run::<NdArray>(&args, &Default::default()),
         BackendChoice::Wgpu => run::<Wgpu>(&args, &Default::default()),
     };
-    if let Err(error) = result {
-        eprintln!("error: {error}");
-        std::process::exit(1);
-    }
+    exit_on_error(result);
 }

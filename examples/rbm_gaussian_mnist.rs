@@ -16,7 +16,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use clap::Parser;
 use rbm_burn::{ContrastiveDivergenceConfig, EpochMetrics, HiddenUnits, RbmConfig, VisibleUnits};
-use rbm_burn_examples::cli::BackendChoice;
+use rbm_burn_examples::cli::{exit_on_error, BackendChoice};
 use rbm_burn_examples::{images, mnist};
 
 /// Train a Gaussian–Bernoulli RBM on standardised MNIST pixels and save its filters.
@@ -126,8 +126,5 @@ fn main() {
         BackendChoice::Ndarray => run::<NdArray>(&args, &Default::default()),
         BackendChoice::Wgpu => run::<Wgpu>(&args, &Default::default()),
     };
-    if let Err(error) = result {
-        eprintln!("error: {error}");
-        std::process::exit(1);
-    }
+    exit_on_error(result);
 }

@@ -27,7 +27,7 @@ use rbm_burn::synthetic::ratings;
 use rbm_burn::{
     rows_to_tensor, ContrastiveDivergenceConfig, EpochMetrics, HiddenUnits, RbmConfig, VisibleUnits,
 };
-use rbm_burn_examples::cli::BackendChoice;
+use rbm_burn_examples::cli::{exit_on_error, BackendChoice};
 
 /// Predict held-out ratings with a softmax RBM.
 #[derive(Parser, Debug)]
@@ -216,8 +216,5 @@ fn main() {
         BackendChoice::Ndarray => run::<NdArray>(&args, &table, &Default::default()),
         BackendChoice::Wgpu => run::<Wgpu>(&args, &table, &Default::default()),
     });
-    if let Err(error) = result {
-        eprintln!("error: {error}");
-        std::process::exit(1);
-    }
+    exit_on_error(result);
 }

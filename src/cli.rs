@@ -11,3 +11,11 @@ pub enum BackendChoice {
     /// `burn::backend::Wgpu`: a GPU through Vulkan, Metal or DX12 (or Mesa's lavapipe on a CPU).
     Wgpu,
 }
+
+/// Ends an example: on an error, prints it to standard error and exits with status 1.
+pub fn exit_on_error<E: std::fmt::Display>(result: Result<(), E>) {
+    if let Err(error) = result {
+        eprintln!("error: {error}");
+        std::process::exit(1);
+    }
+}

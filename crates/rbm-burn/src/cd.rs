@@ -602,8 +602,7 @@ struct Positive<B: Backend> {
 impl<B: Backend> Positive<B> {
     fn new(params: &Rbm<B>, visible: Tensor<B, 2>) -> Self {
         let scaled_visible = params.scaled_visible(visible.clone());
-        let activations = scaled_visible.clone().matmul(params.weights.val())
-            + params.hidden_bias.val().unsqueeze::<2>();
+        let activations = params.hidden_activations_of_scaled(scaled_visible.clone());
         let hidden = params.hidden_units.mean(activations.clone());
         Self {
             visible,

@@ -2,9 +2,10 @@
 //! Hinton 2007): each user is one row, each item a group of `levels` one-hot units, and an item
 //! the user has not rated is an all-zero (missing) group.
 
-use burn::tensor::{backend::Backend, Tensor};
+use burn::tensor::{backend::Backend, Tensor, TensorData};
 
 use crate::error::{RbmError, Result};
+use crate::units::group_sums;
 
 /// One rating: `user` gave `item` the level `value` (0-based, `< levels`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,12 +117,11 @@ impl Ratings {
 /// # Shapes
 /// - `probs`: `[rows, groups · group_size]`, output: `[rows, groups]`
 pub fn expected_levels<B: Backend>(probs: Tensor<B, 2>, group_size: usize) -> Tensor<B, 2> {
-    let [rows, columns] = probs.dims();
-    let groups = columns / group_size;
-    let levels = Tensor::<B, 1, burn::tensor::Int>::arange(0..group_size as i64, &probs.device())
-        .float()
-        .reshape([1, 1, group_size]);
-    (probs.reshape([rows, groups, group_size]) * levels)
-        .sum_dim(2)
-        .reshape([rows, groups])
+    let columns = probs.dims()[1];
+    let level_of_column: Vec<f32> = (0..columns).map(|c| (c % group_size) as f32).collect();
+    let levels = Tensor::<B, 2>::from_data(
+        TensorData::new(level_of_column, [1, columns]),
+        &probs.device(),
+    );
+    group_sums(probs * levels, group_size)
 }

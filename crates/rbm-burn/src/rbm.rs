@@ -344,8 +344,18 @@ impl<B: Backend> Rbm<B> {
     /// - `visible`: `[batch, n_visible]`
     /// - output: `[batch, n_hidden]`
     pub fn hidden_activations(&self, visible: Tensor<B, 2>) -> Tensor<B, 2> {
-        self.scaled_visible(visible).matmul(self.weights.val())
-            + self.hidden_bias.val().unsqueeze::<2>()
+        self.hidden_activations_of_scaled(self.scaled_visible(visible))
+    }
+
+    /// `sW + b` for visible units already scaled by [`Self::scaled_visible`].
+    ///
+    /// # Shapes
+    /// - `scaled_visible`: `[batch, n_visible]`, output: `[batch, n_hidden]`
+    pub(crate) fn hidden_activations_of_scaled(
+        &self,
+        scaled_visible: Tensor<B, 2>,
+    ) -> Tensor<B, 2> {
+        scaled_visible.matmul(self.weights.val()) + self.hidden_bias.val().unsqueeze::<2>()
     }
 
     /// Total input to each visible unit, `hWᵀ + a`; for Gaussian visible units the mean

@@ -141,8 +141,7 @@ impl VisibleUnits {
             Self::Gaussian { .. } => activations,
             Self::Softmax { group_size } => {
                 let [rows, columns] = activations.dims();
-                let grouped = activations.reshape([rows, columns / group_size, group_size]);
-                activation::softmax(grouped, 2).reshape([rows, columns])
+                activation::softmax(grouped(activations, group_size), 2).reshape([rows, columns])
             }
         }
     }
@@ -182,14 +181,11 @@ impl VisibleUnits {
             return None;
         };
         let [rows, columns] = visible.dims();
-        let groups = columns / group_size;
-        let sums = visible
-            .clone()
-            .reshape([rows, groups, group_size])
-            .sum_dim(2);
         Some(
-            sums.greater_elem(0.5)
+            group_sums(visible.clone(), group_size)
+                .greater_elem(0.5)
                 .float()
+                .unsqueeze_dim::<3>(2)
                 .repeat_dim(2, group_size)
                 .reshape([rows, columns]),
         )
@@ -234,7 +230,7 @@ impl VisibleUnits {
             Self::Gaussian { .. } => inputs.square().sum_dim(1) * 0.5,
             Self::Softmax { group_size } => {
                 let [rows, columns] = inputs.dims();
-                let grouped = inputs.reshape([rows, columns / group_size, group_size]);
+                let grouped = grouped(inputs, group_size);
                 let max = grouped.clone().max_dim(2);
                 let log_sum = (grouped - max.clone()).exp().sum_dim(2).log() + max;
                 log_sum.reshape([rows, columns / group_size]).sum_dim(1)
@@ -391,7 +387,7 @@ fn categorical<B: Backend, R: Rng + ?Sized>(
     let [rows, columns] = probs.dims();
     let groups = columns / group_size;
     let device = probs.device();
-    let cumulative = probs.reshape([rows, groups, group_size]).cumsum(2);
+    let cumulative = grouped(probs, group_size).cumsum(2);
     let u = uniform::<B, R, 3>(rng, [rows, groups, 1], &device).repeat_dim(2, group_size - 1);
     let exceeds = cumulative.narrow(2, 0, group_size - 1).greater(u).float();
     let ones = Tensor::<B, 3>::ones([rows, groups, 1], &device);
@@ -401,19 +397,31 @@ fn categorical<B: Backend, R: Rng + ?Sized>(
     (upto - before).reshape([rows, columns])
 }
 
+/// Views `[rows, groups · group_size]` as `[rows, groups, group_size]`.
+pub(crate) fn grouped<B: Backend>(x: Tensor<B, 2>, group_size: usize) -> Tensor<B, 3> {
+    let [rows, columns] = x.dims();
+    x.reshape([rows, columns / group_size, group_size])
+}
+
+/// The sum of each group of `group_size` consecutive columns.
+///
+/// # Shapes
+/// - `x`: `[rows, groups · group_size]`, output: `[rows, groups]`
+pub(crate) fn group_sums<B: Backend>(x: Tensor<B, 2>, group_size: usize) -> Tensor<B, 2> {
+    let [rows, columns] = x.dims();
+    grouped(x, group_size)
+        .sum_dim(2)
+        .reshape([rows, columns / group_size])
+}
+
 /// Checks that each group of `group_size` columns sums to one (or to zero when `allow_missing`).
 fn check_groups<B: Backend>(
     data: &Tensor<B, 2>,
     group_size: usize,
     allow_missing: bool,
 ) -> Result<()> {
-    let [rows, columns] = data.dims();
-    let groups = columns / group_size;
-    let sums = data
-        .clone()
-        .reshape([rows, groups, group_size])
-        .sum_dim(2)
-        .reshape([rows, groups]);
+    let groups = data.dims()[1] / group_size;
+    let sums = group_sums(data.clone(), group_size);
     let off = (sums.clone() - 1.0).abs();
     let mut bad = off.greater_elem(GROUP_SUM_TOLERANCE).float();
     if allow_missing {

@@ -450,6 +450,31 @@ fn mean_log_likelihood<B: Backend>(rbm: &Rbm<B>, data: &Tensor<B, 2>) -> f64 {
         .elem::<f64>()
 }
 
+/// Trains a fresh 4-6 RBM with the given (Gaussian) visible units on `data`: weights
+/// N(0, 0.1²), visible biases at the data mean, CD-1 with learning rate 0.01, no weight decay,
+/// batches of 20, 40 epochs. Returns the exact mean log-likelihood before, the trained model,
+/// and the log-likelihood after.
+fn train_gaussian_rbm<B: Backend>(units: VisibleUnits, data: &Tensor<B, 2>) -> (f64, Rbm<B>, f64) {
+    let rbm = RbmConfig::new(4, 6)
+        .with_visible_units(units)
+        .with_weight_std(0.1)
+        .init::<B>(&data.device())
+        .unwrap()
+        .init_visible_bias_from_data(data)
+        .unwrap();
+    let before = mean_log_likelihood(&rbm, data);
+    let mut learner = ContrastiveDivergenceConfig::new()
+        .with_learning_rate(0.01)
+        .with_weight_decay(0.0)
+        .with_batch_size(20)
+        .with_epochs(40)
+        .init::<B>()
+        .unwrap();
+    let (rbm, _) = learner.fit(rbm, data).unwrap();
+    let after = mean_log_likelihood(&rbm, data);
+    (before, rbm, after)
+}
+
 /// A Gaussian–Bernoulli RBM learns a mixture of Gaussians: data are 1000 exact samples of the
 /// cube mixture (8 equal Gaussians with σ = 1, 3σ apart). A fresh 4-6 GB-RBM with σ fixed at
 /// the true 1, trained with CD-1 (learning rate 0.01, the small rate Gaussian units need), must
@@ -469,23 +494,7 @@ pub fn gaussian_rbm_learns_a_mixture<B: Backend>(device: &B::Device) {
         device,
     );
     let target = mean_log_likelihood(&truth, &data);
-    let rbm = RbmConfig::new(4, 6)
-        .with_visible_units(FIXED_GAUSSIAN)
-        .with_weight_std(0.1)
-        .init::<B>(device)
-        .unwrap()
-        .init_visible_bias_from_data(&data)
-        .unwrap();
-    let before = mean_log_likelihood(&rbm, &data);
-    let mut learner = ContrastiveDivergenceConfig::new()
-        .with_learning_rate(0.01)
-        .with_weight_decay(0.0)
-        .with_batch_size(20)
-        .with_epochs(40)
-        .init::<B>()
-        .unwrap();
-    let (rbm, _) = learner.fit(rbm, &data).unwrap();
-    let after = mean_log_likelihood(&rbm, &data);
+    let (before, _, after) = train_gaussian_rbm(FIXED_GAUSSIAN, &data);
     eprintln!("GB-RBM mixture: start {before:.3}, trained {after:.3}, generator {target:.3}");
     let closed = (after - before) / (target - before);
     assert!(closed > 0.8, "closed only {closed:.2} of the gap");
@@ -503,23 +512,8 @@ pub fn gaussian_rbm_learns_sigma<B: Backend>(device: &B::Device) {
     let sigma = [0.5; 4];
     let rows = sample_gaussian_rbm(&generator, &sigma, 1000, 4);
     let data = rows_to_tensor::<B, _>(&rows, device).unwrap();
-    let rbm = RbmConfig::new(4, 6)
-        .with_visible_units(VisibleUnits::Gaussian { learn_sigma: true })
-        .with_weight_std(0.1)
-        .init::<B>(device)
-        .unwrap()
-        .init_visible_bias_from_data(&data)
-        .unwrap();
-    let before = mean_log_likelihood(&rbm, &data);
-    let mut learner = ContrastiveDivergenceConfig::new()
-        .with_learning_rate(0.01)
-        .with_weight_decay(0.0)
-        .with_batch_size(20)
-        .with_epochs(40)
-        .init::<B>()
-        .unwrap();
-    let (rbm, _) = learner.fit(rbm, &data).unwrap();
-    let after = mean_log_likelihood(&rbm, &data);
+    let (before, rbm, after) =
+        train_gaussian_rbm(VisibleUnits::Gaussian { learn_sigma: true }, &data);
     let learned = to_f64(rbm.sigma().unwrap());
     eprintln!("learned σ {learned:.3?}; log-likelihood {before:.3} → {after:.3}");
     assert!((learned[3] - 0.5).abs() < 0.05, "{learned:?}");
