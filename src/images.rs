@@ -82,24 +82,13 @@ pub fn save_tiles_png(
             );
         }
     }
-    let write_error = |source: Box<dyn std::error::Error + Send + Sync>| ImageError::Write {
-        path: path.display().to_string(),
-        source,
-    };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let temporary = dir.join(format!(
-        ".{}.tmp",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default()
-    ));
-    image
-        .save_with_format(&temporary, image::ImageFormat::Png)
-        .map_err(|e| write_error(Box::new(e)))?;
-    std::fs::rename(&temporary, path).map_err(|e| write_error(Box::new(e)))
+    crate::files::write_atomically(path, |temporary| {
+        image.save_with_format(temporary, image::ImageFormat::Png)
+    })
+    .map_err(|e| ImageError::Write {
+        path: e.path,
+        source: e.source,
+    })
 }
 
 #[cfg(test)]

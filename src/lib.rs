@@ -7,6 +7,8 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod dbn_mnist;
+pub mod files;
 pub mod images;
 pub mod mnist;
 

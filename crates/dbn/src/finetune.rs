@@ -1,0 +1,276 @@
+//! Fine-tuning an [`Mlp`] with Burn's autodiff: cross-entropy, a Burn optimizer, mini-batches
+//! from a Burn `DataLoader`, and accuracy after every epoch.
+
+use std::time::Instant;
+
+use burn::config::Config;
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataloader::DataLoaderBuilder;
+use burn::data::dataset::Dataset;
+use burn::module::AutodiffModule;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamConfig, GradientsParams, Optimizer, SgdConfig};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{ElementConversion, Int, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::data::{check_dataset, ClassBatch, ClassBatcher, ClassItem};
+use crate::error::{invalid, DbnError};
+use crate::mlp::Mlp;
+
+/// The optimizer [`FineTuneConfig::fit`] builds. Any other Burn optimizer can be passed to
+/// [`FineTuneConfig::fit_with_optimizer`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum OptimizerChoice {
+    /// Adam with Burn's defaults (β₁ = 0.9, β₂ = 0.999).
+    Adam,
+    /// Stochastic gradient descent with (classical) momentum.
+    Sgd {
+        /// Momentum coefficient in `[0, 1)`.
+        momentum: f64,
+    },
+}
+
+/// Settings of supervised fine-tuning.
+#[derive(Config, Debug)]
+pub struct FineTuneConfig {
+    /// Passes over the training set.
+    #[config(default = 10)]
+    pub epochs: usize,
+    /// Examples per update.
+    #[config(default = 100)]
+    pub batch_size: usize,
+    /// Learning rate of the optimizer.
+    #[config(default = 1e-3)]
+    pub learning_rate: f64,
+    /// Seed of the data loader's shuffling.
+    #[config(default = 0)]
+    pub seed: u64,
+    /// The optimizer.
+    #[config(default = "OptimizerChoice::Adam")]
+    pub optimizer: OptimizerChoice,
+}
+
+/// What one epoch of fine-tuning measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FineTuneMetrics {
+    /// The epoch, from 0.
+    pub epoch: usize,
+    /// Mean cross-entropy over the epoch's batches (weighted by batch size), in nats.
+    pub train_loss: f64,
+    /// Fraction of training examples classified correctly during the epoch (by the model as
+    /// it was when it saw each batch).
+    pub train_accuracy: f64,
+    /// Accuracy on the evaluation set after the epoch, when one was given.
+    pub test_accuracy: Option<f64>,
+    /// Wall time of the epoch, evaluation included, in seconds.
+    pub seconds: f64,
+}
+
+/// Every epoch's metrics.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FineTuneHistory {
+    /// One entry per epoch.
+    pub epochs: Vec<FineTuneMetrics>,
+}
+
+impl FineTuneHistory {
+    /// The last epoch's metrics.
+    pub fn last(&self) -> Option<&FineTuneMetrics> {
+        self.epochs.last()
+    }
+}
+
+/// Receives fine-tuning progress. Both methods have empty defaults; closures over
+/// [`FineTuneMetrics`] implement it.
+pub trait FineTuneObserver {
+    /// A batch has been used for an update.
+    fn on_batch_end(&mut self, _epoch: usize, _batch: usize, _n_batches: usize) {}
+    /// An epoch ended.
+    fn on_epoch_end(&mut self, _metrics: &FineTuneMetrics) {}
+}
+
+impl FineTuneObserver for () {}
+
+impl<F: FnMut(&FineTuneMetrics)> FineTuneObserver for F {
+    fn on_epoch_end(&mut self, metrics: &FineTuneMetrics) {
+        self(metrics);
+    }
+}
+
+impl FineTuneConfig {
+    /// Checks the hyperparameters.
+    ///
+    /// # Errors
+    /// [`DbnError::InvalidHyperparameter`] for a zero batch size, a learning rate that is not
+    /// positive and finite, or a momentum outside `[0, 1)`.
+    pub fn validate(&self) -> crate::Result<()> {
+        if self.batch_size == 0 {
+            return Err(invalid("batch_size", 0, "must be at least 1"));
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return Err(invalid(
+                "learning_rate",
+                self.learning_rate,
+                "must be positive and finite",
+            ));
+        }
+        if let OptimizerChoice::Sgd { momentum } = self.optimizer {
+            if !(0.0..1.0).contains(&momentum) {
+                return Err(invalid("momentum", momentum, "must be in [0, 1)"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Fine-tunes `model` on `train` with the configured optimizer, evaluating on `test` after
+    /// every epoch when given.
+    ///
+    /// # Errors
+    /// Invalid hyperparameters, an empty data set, examples of the wrong width, non-finite
+    /// features or labels beyond the model's classes (all checked before the first update),
+    /// and [`DbnError::Diverged`].
+    pub fn fit<AB, D, O>(
+        &self,
+        model: Mlp<AB>,
+        train: D,
+        test: Option<&dyn Dataset<ClassItem>>,
+        observer: &mut O,
+    ) -> crate::Result<(Mlp<AB>, FineTuneHistory)>
+    where
+        AB: AutodiffBackend,
+        D: Dataset<ClassItem> + 'static,
+        O: FineTuneObserver + ?Sized,
+    {
+        self.validate()?;
+        match self.optimizer {
+            OptimizerChoice::Adam => {
+                let optimizer = AdamConfig::new().init();
+                self.fit_with_optimizer(model, optimizer, train, test, observer)
+            }
+            OptimizerChoice::Sgd { momentum } => {
+                let momentum =
+                    (momentum > 0.0).then(|| MomentumConfig::new().with_momentum(momentum));
+                let optimizer = SgdConfig::new().with_momentum(momentum).init();
+                self.fit_with_optimizer(model, optimizer, train, test, observer)
+            }
+        }
+    }
+
+    /// [`Self::fit`] with any Burn optimizer (its state carries over between calls if you keep
+    /// it); `optimizer` setting of the config is ignored.
+    ///
+    /// # Errors
+    /// As [`Self::fit`].
+    pub fn fit_with_optimizer<AB, D, Opt, O>(
+        &self,
+        mut model: Mlp<AB>,
+        mut optimizer: Opt,
+        train: D,
+        test: Option<&dyn Dataset<ClassItem>>,
+        observer: &mut O,
+    ) -> crate::Result<(Mlp<AB>, FineTuneHistory)>
+    where
+        AB: AutodiffBackend,
+        D: Dataset<ClassItem> + 'static,
+        Opt: Optimizer<Mlp<AB>, AB>,
+        O: FineTuneObserver + ?Sized,
+    {
+        self.validate()?;
+        let (width, n_classes) = (model.n_input(), model.n_classes());
+        check_dataset(&train, width, n_classes)?;
+        if let Some(test) = test {
+            check_dataset(test, width, n_classes)?;
+        }
+        let device = model.output.weight.device();
+        let n_rows = train.len();
+        let n_batches = n_rows.div_ceil(self.batch_size);
+        let loader = DataLoaderBuilder::<AB, ClassItem, ClassBatch<AB>>::new(ClassBatcher)
+            .batch_size(self.batch_size)
+            .shuffle(self.seed)
+            .set_device(device.clone())
+            .build(train);
+        let loss_fn = CrossEntropyLossConfig::new().init(&device);
+        let mut history = FineTuneHistory::default();
+        for epoch in 0..self.epochs {
+            let started = Instant::now();
+            let mut loss_sums = Vec::with_capacity(n_batches);
+            let mut correct = Vec::with_capacity(n_batches);
+            for (batch, ClassBatch { inputs, targets }) in loader.iter().enumerate() {
+                let rows = targets.dims()[0];
+                let logits = model.forward(inputs);
+                let loss = loss_fn.forward(logits.clone(), targets.clone());
+                loss_sums.push(loss.clone().inner() * rows as f64);
+                correct.push(count_correct(logits.inner(), targets.inner()));
+                let grads = GradientsParams::from_grads(loss.backward(), &model);
+                model = optimizer.step(self.learning_rate, model, grads);
+                observer.on_batch_end(epoch, batch, n_batches);
+            }
+            // One read-back per epoch for the loss and one for the accuracy.
+            let train_loss = sum_scalar(Tensor::cat(loss_sums, 0)) / n_rows as f64;
+            if !train_loss.is_finite() {
+                return Err(DbnError::Diverged { epoch });
+            }
+            let train_accuracy = sum_scalar(Tensor::cat(correct, 0).float()) / n_rows as f64;
+            let test_accuracy = test
+                .map(|test| accuracy(&model.valid(), test, self.batch_size))
+                .transpose()?;
+            let metrics = FineTuneMetrics {
+                epoch,
+                train_loss,
+                train_accuracy,
+                test_accuracy,
+                seconds: started.elapsed().as_secs_f64(),
+            };
+            observer.on_epoch_end(&metrics);
+            history.epochs.push(metrics);
+        }
+        Ok((model, history))
+    }
+}
+
+/// Number of rows whose largest logit is the target's, as a one-element tensor.
+fn count_correct<B: Backend>(
+    logits: Tensor<B, 2>,
+    targets: Tensor<B, 1, Int>,
+) -> Tensor<B, 1, Int> {
+    logits
+        .argmax(1)
+        .squeeze_dim::<1>(1)
+        .equal(targets)
+        .int()
+        .sum()
+}
+
+fn sum_scalar<B: Backend>(values: Tensor<B, 1>) -> f64 {
+    values.sum().into_scalar().elem::<f64>()
+}
+
+/// Fraction of `dataset` that `model` classifies correctly, evaluated `batch_size` examples
+/// at a time on the model's device.
+///
+/// # Errors
+/// [`DbnError::InvalidHyperparameter`] for a zero batch size, and the checks of
+/// [`check_dataset`].
+pub fn accuracy<B: Backend, D: Dataset<ClassItem> + ?Sized>(
+    model: &Mlp<B>,
+    dataset: &D,
+    batch_size: usize,
+) -> crate::Result<f64> {
+    if batch_size == 0 {
+        return Err(invalid("batch_size", 0, "must be at least 1"));
+    }
+    check_dataset(dataset, model.n_input(), model.n_classes())?;
+    let device = model.output.weight.device();
+    let n_rows = dataset.len();
+    let mut correct = Vec::with_capacity(n_rows.div_ceil(batch_size));
+    for start in (0..n_rows).step_by(batch_size) {
+        let items = (start..(start + batch_size).min(n_rows))
+            .map(|row| dataset.get(row).ok_or(DbnError::EmptyData))
+            .collect::<crate::Result<Vec<_>>>()?;
+        let batch: ClassBatch<B> = ClassBatcher.batch(items, &device);
+        correct.push(count_correct(model.forward(batch.inputs), batch.targets));
+    }
+    Ok(sum_scalar(Tensor::cat(correct, 0).float()) / n_rows as f64)
+}

@@ -1,0 +1,93 @@
+//! Training data for the upper layers: the input passed up through the trained layers below,
+//! one batch at a time.
+
+use std::cell::RefCell;
+
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+use rand::rngs::StdRng;
+use rbm_burn::{Rbm, RbmError, TrainingData, VisibleUnits};
+
+use crate::config::PassUp;
+
+/// The rows of `data` transformed by `below` (bottom first). Only the rows of the batch being
+/// built are ever on the device, so a layer never holds the whole transformed data set.
+pub(crate) struct Propagated<'a, B: Backend, D> {
+    pub(crate) data: &'a D,
+    pub(crate) below: &'a [Rbm<B>],
+    pub(crate) pass_up: PassUp,
+    pub(crate) rng: RefCell<StdRng>,
+}
+
+impl<B: Backend, D: TrainingData<B>> Propagated<'_, B, D> {
+    /// Passes `visible` (rows for the bottom layer) up through every layer of `below`.
+    fn up(&self, visible: Tensor<B, 2>) -> Tensor<B, 2> {
+        self.below
+            .iter()
+            .fold(visible, |v, rbm| match self.pass_up {
+                PassUp::Probabilities => rbm.hidden_probs(v),
+                PassUp::Samples => rbm.sample_hidden(v, &mut *self.rng.borrow_mut()),
+            })
+    }
+
+    fn input_units(&self) -> VisibleUnits {
+        self.below
+            .first()
+            .map_or(VisibleUnits::Bernoulli, |rbm| rbm.visible_units)
+    }
+}
+
+impl<B: Backend, D: TrainingData<B>> TrainingData<B> for Propagated<'_, B, D> {
+    fn n_rows(&self) -> usize {
+        self.data.n_rows()
+    }
+
+    fn n_columns(&self) -> rbm_burn::Result<usize> {
+        match self.below.last() {
+            Some(rbm) if self.data.n_rows() > 0 => Ok(rbm.n_hidden()),
+            Some(_) => Err(RbmError::EmptyData),
+            None => self.data.n_columns(),
+        }
+    }
+
+    fn check_values(&self, units: &VisibleUnits) -> rbm_burn::Result<()> {
+        // The bottom layer checked the input; what the layers pass up is in [0, 1].
+        match self.below {
+            [] => self.data.check_values(units),
+            _ => Ok(()),
+        }
+    }
+
+    fn rows(
+        &self,
+        indices: &[usize],
+        units: &VisibleUnits,
+        device: &B::Device,
+    ) -> rbm_burn::Result<Tensor<B, 2>> {
+        if self.below.is_empty() {
+            return self.data.rows(indices, units, device);
+        }
+        let input = self.data.rows(indices, &self.input_units(), device)?;
+        Ok(self.up(input))
+    }
+}
+
+/// Column means of `data`, read in chunks of `chunk` rows.
+///
+/// # Shapes
+/// - output: `[1, n_columns]`
+pub(crate) fn column_means<B: Backend, D: TrainingData<B>>(
+    data: &D,
+    units: &VisibleUnits,
+    chunk: usize,
+    device: &B::Device,
+) -> rbm_burn::Result<Tensor<B, 2>> {
+    let n_rows = data.n_rows();
+    let columns = data.n_columns()?;
+    let mut sum = Tensor::<B, 2>::zeros([1, columns], device);
+    let indices: Vec<usize> = (0..n_rows).collect();
+    for rows in indices.chunks(chunk.max(1)) {
+        sum = sum + data.rows(rows, units, device)?.sum_dim(0);
+    }
+    Ok(sum / n_rows as f64)
+}

@@ -1,0 +1,61 @@
+//! The backend-generic test suite of `dbn`: every test is a generic function over the backend,
+//! instantiated below for `NdArray` and, with the `test-wgpu` feature (which needs a Vulkan
+//! driver such as Mesa's lavapipe), for `Wgpu`.
+
+mod common;
+mod errors;
+mod handover;
+mod training;
+
+/// Lists generic tests for one backend.
+macro_rules! instantiate {
+    ($backend:ty; $($module:ident :: $test:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                crate::$module::$test::<$backend>(&Default::default());
+            }
+        )*
+    };
+}
+
+/// The tests that run on every backend.
+macro_rules! suite {
+    ($backend:ty) => {
+        instantiate!($backend;
+            handover::first_hidden_layer_is_the_rbm_posterior,
+            handover::gaussian_input_layer_is_scaled_by_sigma,
+            handover::user_mlp_predicts_like_the_ready_classifier,
+            training::pretraining_reports_every_layer,
+            training::dataset_and_tensor_pretraining_agree,
+            training::samples_come_from_the_learned_patterns,
+            errors::bad_stacks_are_rejected,
+            errors::bad_data_is_rejected,
+            errors::bad_hand_over_is_rejected,
+        );
+    };
+}
+
+mod ndarray {
+    suite!(burn::backend::NdArray);
+}
+
+/// Fine-tuning needs autodiff; Burn's `Autodiff` wraps any backend.
+mod autodiff_ndarray {
+    instantiate!(burn::backend::Autodiff<burn::backend::NdArray>;
+        training::pretrained_classifier_learns_synthetic_classes,
+        training::sgd_fine_tuning_lowers_the_loss,
+    );
+}
+
+#[cfg(feature = "test-wgpu")]
+mod wgpu {
+    suite!(burn::backend::Wgpu);
+}
+
+#[cfg(feature = "test-wgpu")]
+mod autodiff_wgpu {
+    instantiate!(burn::backend::Autodiff<burn::backend::Wgpu>;
+        training::pretrained_classifier_learns_synthetic_classes,
+    );
+}

@@ -1,0 +1,197 @@
+//! Pre-training, fine-tuning and sampling learn what the data holds.
+
+use burn::data::dataset::Dataset;
+use burn::module::AutodiffModule;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::ElementConversion;
+use dbn::{
+    ClassDataset, DbnConfig, FineTuneConfig, FineTuneMetrics, Mlp, MlpConfig, OptimizerChoice,
+    PassUp, PretrainObserver,
+};
+use rbm_burn::rand::rngs::StdRng;
+use rbm_burn::rand::SeedableRng;
+use rbm_burn::{ContrastiveDivergenceConfig, DatasetSource, EpochMetrics};
+
+use crate::common::{noisy_classes, prototypes, CLASSES, FLIP, WIDTH};
+
+fn cd(epochs: usize) -> ContrastiveDivergenceConfig {
+    ContrastiveDivergenceConfig::new()
+        .with_epochs(epochs)
+        .with_batch_size(20)
+        .with_learning_rate(0.1)
+        .with_seed(5)
+}
+
+#[derive(Default)]
+struct Recorder {
+    starts: Vec<(usize, usize, usize, usize)>,
+    epochs: Vec<(usize, usize)>,
+    batches: usize,
+}
+
+impl PretrainObserver for Recorder {
+    fn on_layer_start(&mut self, layer: usize, n_layers: usize, n_visible: usize, n_hidden: usize) {
+        self.starts.push((layer, n_layers, n_visible, n_hidden));
+    }
+
+    fn on_batch_end(&mut self, _layer: usize, _epoch: usize, _batch: usize, _n_batches: usize) {
+        self.batches += 1;
+    }
+
+    fn on_epoch_end(&mut self, layer: usize, metrics: &EpochMetrics) {
+        self.epochs.push((layer, metrics.epoch));
+    }
+}
+
+pub fn pretraining_reports_every_layer<B: Backend>(device: &B::Device) {
+    let data = noisy_classes(100, 1).features_tensor::<B>(device);
+    // One learner per layer: 2 epochs, then 3, of 20 batches each.
+    let fast = |epochs| cd(epochs).with_batch_size(5).with_learning_rate(0.5);
+    let config = DbnConfig::new(vec![WIDTH, 12, 6]).with_cd(vec![fast(2), fast(3)]);
+    let mut recorder = Recorder::default();
+    let (dbn, history) = config
+        .init::<B>(device)
+        .unwrap()
+        .pretrain_with(&config, &data, &mut recorder)
+        .unwrap();
+    assert_eq!(recorder.starts, vec![(0, 2, WIDTH, 12), (1, 2, 12, 6)]);
+    assert_eq!(
+        recorder.epochs,
+        vec![(0, 0), (0, 1), (1, 0), (1, 1), (1, 2)]
+    );
+    assert_eq!(recorder.batches, 5 * 20);
+    assert_eq!(history.layers.len(), 2);
+    assert_eq!(history.layers[1].epochs.len(), 3);
+    // The bottom layer learned: it reconstructs the data better than the untrained one.
+    let untrained = config.init::<B>(device).unwrap();
+    let error = |rbm| {
+        rbm_burn::reconstruction_error(rbm, data.clone())
+            .into_scalar()
+            .elem::<f64>()
+    };
+    let (before, after) = (error(&untrained.layers[0]), error(&dbn.layers[0]));
+    assert!(
+        after < 0.8 * before,
+        "reconstruction error {before} -> {after}"
+    );
+    assert_eq!(dbn.sizes(), vec![WIDTH, 12, 6]);
+}
+
+pub fn dataset_and_tensor_pretraining_agree<B: Backend>(device: &B::Device) {
+    let classes = noisy_classes(60, 4);
+    for pass_up in [PassUp::Probabilities, PassUp::Samples] {
+        let config = DbnConfig::new(vec![WIDTH, 10, 5])
+            .with_cd(vec![cd(2)])
+            .with_pass_up(pass_up);
+        let (from_tensor, _) = config
+            .init::<B>(device)
+            .unwrap()
+            .pretrain(&config, &classes.features_tensor::<B>(device))
+            .unwrap();
+        let (from_dataset, _) = config
+            .init::<B>(device)
+            .unwrap()
+            .pretrain(&config, &DatasetSource::new(classes.clone()))
+            .unwrap();
+        for (a, b) in from_tensor.layers.iter().zip(&from_dataset.layers) {
+            let diff = crate::common::max_abs_diff(a.weights.val(), b.weights.val());
+            assert!(diff < 1e-5, "{pass_up:?}: weights differ by {diff}");
+        }
+    }
+}
+
+pub fn samples_come_from_the_learned_patterns<B: Backend>(device: &B::Device) {
+    // Noise-free prototypes: the DBN should generate images near one of them.
+    let protos = prototypes();
+    let features: Vec<f32> = (0..200).flat_map(|i| protos[i % CLASSES].clone()).collect();
+    let labels = (0..200).map(|i| i % CLASSES).collect();
+    let data = ClassDataset::new(features, WIDTH, labels)
+        .unwrap()
+        .features_tensor::<B>(device);
+    let config = DbnConfig::new(vec![WIDTH, 16, 8]).with_cd(vec![cd(30)]);
+    let (dbn, _) = config
+        .init::<B>(device)
+        .unwrap()
+        .pretrain(&config, &data)
+        .unwrap();
+    let samples = dbn.sample(40, 50, &mut StdRng::seed_from_u64(1)).unwrap();
+    assert_eq!(samples.dims(), [40, WIDTH]);
+    let samples: Vec<f32> = samples.into_data().to_vec().unwrap();
+    // Random images are 0.5 away from the nearest prototype per pixel on average (a uniform
+    // grey image exactly 0.5); learned samples should be much closer than that.
+    let mut near = 0;
+    for sample in samples.chunks(WIDTH) {
+        assert!(sample.iter().all(|v| (0.0..=1.0).contains(v)));
+        let distance = protos
+            .iter()
+            .map(|p| {
+                p.iter()
+                    .zip(sample)
+                    .map(|(a, b)| (a - b).abs())
+                    .sum::<f32>()
+                    / WIDTH as f32
+            })
+            .fold(f32::INFINITY, f32::min);
+        near += usize::from(distance < 0.2);
+    }
+    assert!(near >= 30, "only {near} of 40 samples are near a prototype");
+}
+
+/// Held-out accuracy a fine-tuned DBN must reach on the synthetic classes. Any two prototypes
+/// differ in at least 12 of 24 pixels and each pixel flips with probability 0.1, so the
+/// Bayes-optimal classifier errs only when 6 or more of those 12 flip: P ≈ 5·10⁻⁴. Chance is
+/// 25%; 95% leaves room for a small training set while failing any classifier that has not
+/// learned the classes.
+const REQUIRED_ACCURACY: f64 = 0.95;
+
+pub fn pretrained_classifier_learns_synthetic_classes<B: AutodiffBackend>(device: &B::Device) {
+    const { assert!(FLIP < 0.2) };
+    let train = noisy_classes(400, 11);
+    let test = noisy_classes(400, 12);
+    let inner_device = device.clone();
+    let config = DbnConfig::new(vec![WIDTH, 16, 8]).with_cd(vec![cd(5)]);
+    let (dbn, _) = config
+        .init::<B::InnerBackend>(&inner_device)
+        .unwrap()
+        .pretrain(
+            &config,
+            &train.features_tensor::<B::InnerBackend>(&inner_device),
+        )
+        .unwrap();
+    let mlp = Mlp::<B>::from_inner(dbn.to_mlp(CLASSES, 1).unwrap());
+    let mut seen = Vec::new();
+    let mut observer = |m: &FineTuneMetrics| seen.push(m.clone());
+    let (mlp, history) = FineTuneConfig::new()
+        .with_epochs(8)
+        .with_batch_size(20)
+        .with_learning_rate(0.01)
+        .fit(mlp, train, Some(&test as &dyn Dataset<_>), &mut observer)
+        .unwrap();
+    assert_eq!(seen.len(), 8);
+    assert_eq!(seen, history.epochs);
+    let first = &history.epochs[0];
+    let last = history.last().unwrap();
+    assert!(last.train_loss < first.train_loss, "{first:?} → {last:?}");
+    let accuracy = dbn::accuracy(&mlp.valid(), &test, 64).unwrap();
+    assert_eq!(Some(accuracy), last.test_accuracy);
+    assert!(accuracy >= REQUIRED_ACCURACY, "test accuracy {accuracy}");
+}
+
+pub fn sgd_fine_tuning_lowers_the_loss<B: AutodiffBackend>(device: &B::Device) {
+    let train = noisy_classes(200, 21);
+    let mlp = MlpConfig::new(vec![WIDTH, 8], CLASSES)
+        .init::<B>(device)
+        .unwrap();
+    let (_, history) = FineTuneConfig::new()
+        .with_epochs(5)
+        .with_batch_size(10)
+        .with_learning_rate(0.1)
+        .with_optimizer(OptimizerChoice::Sgd { momentum: 0.9 })
+        .fit(mlp, train, None, &mut ())
+        .unwrap();
+    let losses: Vec<f64> = history.epochs.iter().map(|m| m.train_loss).collect();
+    assert!(losses[4] < 0.5 * losses[0], "{losses:?}");
+    assert!(history.epochs.iter().all(|m| m.test_accuracy.is_none()));
+    let bad = FineTuneConfig::new().with_optimizer(OptimizerChoice::Sgd { momentum: 1.0 });
+    assert!(bad.validate().is_err());
+}

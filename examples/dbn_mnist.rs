@@ -1,0 +1,27 @@
+//! A Deep Belief Network on MNIST: greedy RBM pre-training, hand-over to a Burn MLP,
+//! fine-tuning with `Autodiff<_>` and Adam, and the same MLP from random initialisation for
+//! comparison. The pipeline is one generic function, `run::<B>()`; `--backend` only picks `B`.
+//!
+//! ```text
+//! MNIST_DIR=../shared/data/mnist cargo run --release --example dbn_mnist
+//! cargo run --release --example dbn_mnist -- --data-dir ../shared/data/mnist --preset hinton2006
+//! cargo run --release --example dbn_mnist -- --train-limit 2000 --pretrain-epochs 1 --finetune-epochs 2
+//! ```
+//!
+//! Writes into `--out` (default `dbn_mnist_out/`): `model.mpk` (the fine-tuned classifier),
+//! `dbn.mpk` (the pre-trained stack), `config.json`, `pretrain_metrics.csv`,
+//! `finetune_metrics.csv`, `filters.png` (layer-1 filters) and `samples.png` (DBN samples).
+
+use burn::backend::{NdArray, Wgpu};
+use clap::Parser;
+use rbm_burn_examples::cli::{exit_on_error, BackendChoice};
+use rbm_burn_examples::dbn_mnist::{run, Args};
+
+fn main() {
+    let args = Args::parse();
+    let result = match args.backend {
+        BackendChoice::Ndarray => run::<NdArray>(&args, &Default::default()),
+        BackendChoice::Wgpu => run::<Wgpu>(&args, &Default::default()),
+    };
+    exit_on_error(result.map(|_| ()));
+}

@@ -1,0 +1,87 @@
+//! Smoke test of the `dbn_mnist` example's whole path on a few hundred real MNIST images:
+//! load → pre-train → fine-tune → files written. Runs when `MNIST_DIR` is set (CI sets it);
+//! otherwise it says so and passes.
+
+use burn::backend::NdArray;
+use burn::config::Config;
+use clap::Parser;
+use rbm_burn_examples::dbn_mnist::{run, Args};
+
+#[test]
+fn dbn_mnist_runs_end_to_end() {
+    let Some(dir) = std::env::var_os("MNIST_DIR") else {
+        eprintln!("MNIST_DIR is not set: skipping the MNIST smoke test");
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let args = Args::parse_from([
+        "dbn_mnist".as_ref(),
+        "--data-dir".as_ref(),
+        dir.as_os_str(),
+        "--out".as_ref(),
+        out.path().as_os_str(),
+        "--train-limit".as_ref(),
+        "300".as_ref(),
+        "--test-limit".as_ref(),
+        "200".as_ref(),
+        "--layers".as_ref(),
+        "64,32".as_ref(),
+        "--pretrain-epochs".as_ref(),
+        "1".as_ref(),
+        "--finetune-epochs".as_ref(),
+        "1".as_ref(),
+        "--sample-steps".as_ref(),
+        "5".as_ref(),
+    ]);
+    let report = run::<NdArray>(&args, &Default::default()).expect("the pipeline runs");
+    let names = [
+        "model.mpk",
+        "dbn.mpk",
+        "config.json",
+        "pretrain_metrics.csv",
+        "finetune_metrics.csv",
+        "filters.png",
+        "samples.png",
+    ];
+    for name in names {
+        let path = out.path().join(name);
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        assert!(size > 0, "{name} was not written");
+        assert!(report.files.contains(&path), "{name} is not reported");
+    }
+    // Nothing half-written is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !names.contains(&name.as_str()))
+        .collect();
+    assert!(leftovers.is_empty(), "unexpected files {leftovers:?}");
+    // The config round-trips and describes this run.
+    let config = rbm_burn_examples::dbn_mnist::RunConfig::load(out.path().join("config.json"))
+        .expect("config.json is a RunConfig");
+    assert_eq!(config.dbn.layers, vec![784, 64, 32]);
+    assert_eq!((config.train_images, config.test_images), (300, 200));
+    let metrics = std::fs::read_to_string(out.path().join("finetune_metrics.csv")).unwrap();
+    assert_eq!(
+        metrics.lines().count(),
+        1 + 2,
+        "a header and one epoch per model"
+    );
+    assert!((0.0..=1.0).contains(&report.pretrained_accuracy));
+}
+
+#[test]
+fn missing_mnist_files_are_named_in_the_error() {
+    let empty = tempfile::tempdir().unwrap();
+    let args = Args::parse_from([
+        "dbn_mnist".as_ref(),
+        "--data-dir".as_ref(),
+        empty.path().as_os_str(),
+        "--out".as_ref(),
+        empty.path().join("out").as_os_str(),
+    ]);
+    let error = run::<NdArray>(&args, &Default::default())
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("train-images-idx3-ubyte"), "{error}");
+}
