@@ -189,6 +189,9 @@ impl PretrainObserver for PretrainPrinter {
 /// # Errors
 /// Missing or malformed MNIST files (naming the file), invalid settings, and write errors.
 pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dyn Error>> {
+    if args.sample_steps == 0 {
+        return Err("--sample-steps must be at least 1".into());
+    }
     let dir = mnist::resolve_dir(args.data_dir.as_deref())?;
     let mut data = mnist::load_dir(&dir)?;
     if let Some(limit) = args.train_limit {
@@ -229,12 +232,12 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
     let random = MlpConfig::new(config.dbn.layers.clone(), CLASSES)
         .with_seed(args.seed)
         .init::<Autodiff<B>>(device)?;
-    let (_, random_history, random_seconds) =
+    let (random, random_history, random_seconds) =
         fine_tune("random init", &config.finetune, random, &train, &test)?;
-    let accuracy = |h: &FineTuneHistory| h.last().and_then(|m| m.test_accuracy).unwrap_or(0.0);
+    let batch = config.finetune.batch_size;
     let report = Report {
-        pretrained_accuracy: accuracy(&pretrained_history),
-        random_init_accuracy: accuracy(&random_history),
+        pretrained_accuracy: dbn::accuracy(&pretrained.valid(), &test, batch)?,
+        random_init_accuracy: dbn::accuracy(&random.valid(), &test, batch)?,
         pretrain_seconds,
         finetune_seconds: (pretrained_seconds, random_seconds),
         files: Vec::new(),
@@ -399,7 +402,7 @@ fn write_outputs<B: Backend>(
 
     let mut rng = StdRng::seed_from_u64(seed);
     let samples: Vec<f32> = dbn
-        .sample(TILES, config.sample_steps.max(1), &mut rng)?
+        .sample(TILES, config.sample_steps, &mut rng)?
         .into_data()
         .to_vec()
         .map_err(|e| format!("{e:?}"))?;

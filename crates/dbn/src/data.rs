@@ -37,15 +37,24 @@ impl ClassDataset {
     /// `features` holds `labels.len()` rows of `width` values each.
     ///
     /// # Errors
-    /// [`DbnError::EmptyData`], [`DbnError::LabelCountMismatch`] when the sizes disagree,
+    /// [`DbnError::EmptyData`] without labels, [`DbnError::InvalidHyperparameter`] for a zero
+    /// width, [`DbnError::LabelCountMismatch`] when the sizes disagree,
     /// [`DbnError::NonFiniteFeature`].
     pub fn new(features: Vec<f32>, width: usize, labels: Vec<usize>) -> Result<Self> {
-        if labels.is_empty() || width == 0 {
+        if labels.is_empty() {
             return Err(DbnError::EmptyData);
+        }
+        if width == 0 {
+            return Err(crate::error::invalid(
+                "width",
+                0,
+                "at least one feature per example",
+            ));
         }
         if features.len() != labels.len() * width {
             return Err(DbnError::LabelCountMismatch {
-                rows: features.len() / width,
+                values: features.len(),
+                width,
                 labels: labels.len(),
             });
         }

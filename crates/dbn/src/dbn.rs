@@ -133,7 +133,8 @@ impl<B: Backend> Dbn<B> {
     ///
     /// # Errors
     /// [`DbnError::InputWidth`] when the data's width is not the input layer's,
-    /// [`DbnError::LayerMismatch`] when `config` describes another stack, and the learners'
+    /// [`DbnError::LayerMismatch`] when `config` describes another stack (sizes or input
+    /// units), and the learners'
     /// errors (invalid data, divergence) as [`DbnError::Layer`] naming the layer.
     pub fn pretrain<D: TrainingData<B>>(
         self,
@@ -159,6 +160,13 @@ impl<B: Backend> Dbn<B> {
                 layer: 0,
                 expected: format!("the configured sizes {:?}", config.layers),
                 actual: format!("a DBN with sizes {:?}", self.sizes()),
+            });
+        }
+        if config.visible_units != self.layers[0].visible_units {
+            return Err(DbnError::LayerMismatch {
+                layer: 0,
+                expected: format!("{} input units (as configured)", config.visible_units),
+                actual: format!("{} input units", self.layers[0].visible_units),
             });
         }
         if data.n_rows() == 0 {

@@ -113,12 +113,14 @@ pub enum DbnError {
         /// Index of the example.
         row: usize,
     },
-    /// The number of labels is not the number of rows.
-    #[error("{rows} rows of features but {labels} labels")]
+    /// The feature values are not one row of `width` per label.
+    #[error("{values} feature values are not {labels} rows (one per label) of {width}")]
     LabelCountMismatch {
-        /// Rows of features.
-        rows: usize,
-        /// Labels.
+        /// Number of feature values given.
+        values: usize,
+        /// Features per row.
+        width: usize,
+        /// Number of labels.
         labels: usize,
     },
     /// Fine-tuning produced a non-finite loss (the learning rate is usually too large).

@@ -150,8 +150,12 @@ impl FineTuneConfig {
                 self.fit_with_optimizer(model, optimizer, train, test, observer)
             }
             OptimizerChoice::Sgd { momentum } => {
-                let momentum =
-                    (momentum > 0.0).then(|| MomentumConfig::new().with_momentum(momentum));
+                // Burn's momentum defaults to a dampening of 0.1; classical momentum has none.
+                let momentum = (momentum > 0.0).then(|| {
+                    MomentumConfig::new()
+                        .with_momentum(momentum)
+                        .with_dampening(0.0)
+                });
                 let optimizer = SgdConfig::new().with_momentum(momentum).init();
                 self.fit_with_optimizer(model, optimizer, train, test, observer)
             }

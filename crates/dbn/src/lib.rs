@@ -9,10 +9,12 @@
 //! # Greedy pre-training
 //! Hinton, Osindero & Teh (2006) train it one layer at a time: an RBM on the data, then a
 //! second RBM on the first one's hidden activities `p(h¹ | v)` (or samples of them), and so on.
-//! Each new layer, initialised from the one below, can only raise a variational lower bound
-//! on `log p(v)`:
+//! The justification is a variational lower bound on `log p(v)`:
 //! `log p(v) ≥ Σ_h q(h|v) [log p(h) + log p(v|h)] + H(q(·|v))`, with `q(h|v)` the bottom RBM's
-//! posterior; the new RBM improves the prior `p(h)` term while the others stay fixed.
+//! posterior. Training the next RBM on samples of `q(h|v)` improves the prior `p(h)` term while
+//! the others stay fixed; the bound is guaranteed not to fall only when the new layer starts
+//! as the transpose of the one below (same sizes), which this crate does not do: layers start
+//! from small random weights, as in common practice.
 //! [`Dbn::pretrain`] does this with a contrastive-divergence learner per layer, streaming each
 //! upper layer's data batch by batch through the layers below ([`PassUp`]).
 //!

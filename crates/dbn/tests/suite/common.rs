@@ -13,9 +13,8 @@ pub const CLASSES: usize = 4;
 /// Probability that a bit of an example differs from its class prototype.
 pub const FLIP: f64 = 0.1;
 
-/// The prototype of each class: class `c` switches on the pixels `j` with bit `c` of
-/// `j / 3 + 1` set, and pixels in the second half when `c` is odd, so that any two prototypes
-/// differ in at least 8 of the 24 pixels.
+/// The prototype of each class: the first half of the pixels, the second half, the even
+/// pixels, the odd pixels. Any two differ in at least 12 of the 24 pixels (checked).
 pub fn prototypes() -> Vec<Vec<f32>> {
     let protos: Vec<Vec<f32>> = (0..CLASSES)
         .map(|c| {

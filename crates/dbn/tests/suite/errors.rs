@@ -118,13 +118,21 @@ pub fn bad_data_is_rejected<B: Backend>(device: &B::Device) {
         })
     ));
     // Labelled data sets.
+    assert!(matches!(
+        ClassDataset::new(vec![], 0, vec![1]),
+        Err(DbnError::InvalidHyperparameter { name: "width", .. })
+    ));
     assert_eq!(
         ClassDataset::new(vec![], 3, vec![]),
         Err(DbnError::EmptyData)
     );
     assert_eq!(
         ClassDataset::new(vec![0.0; 6], 3, vec![0]),
-        Err(DbnError::LabelCountMismatch { rows: 2, labels: 1 })
+        Err(DbnError::LabelCountMismatch {
+            values: 6,
+            width: 3,
+            labels: 1
+        })
     );
     assert_eq!(
         ClassDataset::new(vec![0.0, f32::INFINITY, 0.0, 0.0], 2, vec![0, 1]),
