@@ -18,6 +18,7 @@ use clap::Parser;
 use dbn::rbm_burn::{ContrastiveDivergenceConfig, DatasetSource, EpochMetrics, RbmConfig};
 use dbn::{ClassDataset, FineTuneConfig, FineTuneMetrics, MlpConfig};
 use rbm_burn_examples::cli::{exit_on_error, BackendChoice};
+use rbm_burn_examples::dbn_mnist::class_dataset;
 use rbm_burn_examples::mnist;
 
 /// RBM features + logistic regression versus logistic regression on raw pixels.
@@ -112,11 +113,7 @@ fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<(), Box<dyn Error>
     if let Some(limit) = args.train_limit {
         data.train.truncate(limit);
     }
-    let to_dataset = |split: &mnist::MnistSplit| {
-        let labels = split.labels.iter().map(|&l| usize::from(l)).collect();
-        ClassDataset::new(split.images.clone(), split.pixels(), labels)
-    };
-    let (train, test) = (to_dataset(&data.train)?, to_dataset(&data.test)?);
+    let (train, test) = (class_dataset(&data.train)?, class_dataset(&data.test)?);
     println!(
         "RBM {}-{} on {} MNIST images, then logistic regression on its features",
         train.width(),

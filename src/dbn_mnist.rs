@@ -268,7 +268,7 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
 }
 
 /// MNIST images and labels as a labelled data set.
-fn class_dataset(split: &mnist::MnistSplit) -> Result<ClassDataset, Box<dyn Error>> {
+pub fn class_dataset(split: &mnist::MnistSplit) -> Result<ClassDataset, Box<dyn Error>> {
     let labels = split.labels.iter().map(|&l| usize::from(l)).collect();
     Ok(ClassDataset::new(
         split.images.clone(),
