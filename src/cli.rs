@@ -1,6 +1,43 @@
 //! Command-line pieces shared by the examples.
 
+use std::path::PathBuf;
+
 use clap::ValueEnum;
+
+use crate::mnist::{self, Mnist, MnistError};
+
+/// Where MNIST is and how much of it to use: the flags the MNIST pipelines share
+/// (`#[command(flatten)]` them into an example's arguments).
+#[derive(clap::Args, Debug, Clone, Default, PartialEq, Eq)]
+pub struct MnistArgs {
+    /// Directory with the four MNIST IDX files, `.gz` or raw (default: $MNIST_DIR).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Use only the first N training images.
+    #[arg(long)]
+    pub train_limit: Option<usize>,
+    /// Use only the first N test images.
+    #[arg(long)]
+    pub test_limit: Option<usize>,
+}
+
+impl MnistArgs {
+    /// Loads both splits from `--data-dir` or `$MNIST_DIR` and applies the limits.
+    ///
+    /// # Errors
+    /// No directory given, or missing or malformed files (naming the file).
+    pub fn load(&self) -> Result<Mnist, MnistError> {
+        let dir = mnist::resolve_dir(self.data_dir.as_deref())?;
+        let mut data = mnist::load_dir(&dir)?;
+        if let Some(limit) = self.train_limit {
+            data.train.truncate(limit);
+        }
+        if let Some(limit) = self.test_limit {
+            data.test.truncate(limit);
+        }
+        Ok(data)
+    }
+}
 
 /// The backend an example runs on: the examples are generic over `B: Backend` and pick the
 /// type from this flag.

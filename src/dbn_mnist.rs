@@ -10,8 +10,7 @@ use std::time::Instant;
 use burn::backend::Autodiff;
 use burn::config::Config;
 use burn::data::dataset::Dataset;
-use burn::module::{AutodiffModule, Module};
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
+use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
 use clap::{Parser, ValueEnum};
 use dbn::rbm_burn::rand::rngs::StdRng;
@@ -22,8 +21,8 @@ use dbn::{
     PretrainHistory, PretrainObserver,
 };
 
-use crate::cli::BackendChoice;
-use crate::files::{write_atomically, write_bytes_atomically};
+use crate::cli::{BackendChoice, MnistArgs};
+use crate::files::{save_module_atomically, write_bytes_atomically};
 use crate::{images, mnist};
 
 /// Named settings that replace the defaults (flags given explicitly still win).
@@ -38,9 +37,9 @@ pub enum Preset {
 #[derive(Parser, Debug, Clone)]
 #[command(version, about)]
 pub struct Args {
-    /// Directory with the four MNIST IDX files, `.gz` or raw (default: $MNIST_DIR).
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
+    /// The data: `--data-dir`, `--train-limit`, `--test-limit`.
+    #[command(flatten)]
+    pub data: MnistArgs,
     /// Hidden layer sizes, bottom first [default: 500,500].
     #[arg(long, value_delimiter = ',')]
     pub layers: Option<Vec<usize>>,
@@ -68,12 +67,6 @@ pub struct Args {
     /// Seed of the weights, shuffling and sampling.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Use only the first N training images (quick runs).
-    #[arg(long)]
-    pub train_limit: Option<usize>,
-    /// Use only the first N test images.
-    #[arg(long)]
-    pub test_limit: Option<usize>,
     /// Gibbs steps in the top RBM for the sample image.
     #[arg(long, default_value_t = 1000)]
     pub sample_steps: usize,
@@ -192,14 +185,7 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
     if args.sample_steps == 0 {
         return Err("--sample-steps must be at least 1".into());
     }
-    let dir = mnist::resolve_dir(args.data_dir.as_deref())?;
-    let mut data = mnist::load_dir(&dir)?;
-    if let Some(limit) = args.train_limit {
-        data.train.truncate(limit);
-    }
-    if let Some(limit) = args.test_limit {
-        data.test.truncate(limit);
-    }
+    let data = args.data.load()?;
     let pixels = data.train.pixels();
     let train = class_dataset(&data.train)?;
     let test = class_dataset(&data.test)?;
@@ -320,22 +306,15 @@ fn write_outputs<B: Backend>(
     seed: u64,
 ) -> Result<Vec<PathBuf>, Box<dyn Error>> {
     let mut files = Vec::new();
-    let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
-    for (name, module_record) in [
-        ("model.mpk", RecordOf::Classifier(classifier)),
-        ("dbn.mpk", RecordOf::Dbn(dbn)),
+    for (name, saved) in [
+        (
+            "model.mpk",
+            save_module_atomically(classifier, &out.join("model.mpk")),
+        ),
+        ("dbn.mpk", save_module_atomically(dbn, &out.join("dbn.mpk"))),
     ] {
-        let path = out.join(name);
-        write_atomically(&path, |temporary| {
-            // Burn's recorder sets the extension itself; move its file to the temporary name.
-            match module_record {
-                RecordOf::Classifier(m) => m.clone().save_file(temporary, &recorder),
-                RecordOf::Dbn(m) => m.clone().save_file(temporary, &recorder),
-            }
-            .map_err(|e| e.to_string())?;
-            std::fs::rename(temporary.with_extension("mpk"), temporary).map_err(|e| e.to_string())
-        })?;
-        files.push(path);
+        saved?;
+        files.push(out.join(name));
     }
 
     let path = out.join("config.json");
@@ -408,14 +387,11 @@ fn write_outputs<B: Backend>(
         .map_err(|e| format!("{e:?}"))?;
     let samples: Vec<Vec<f32>> = samples.chunks(pixels).map(<[f32]>::to_vec).collect();
     let path = out.join("samples.png");
-    images::save_tiles_png(&path, &samples, side, pixels / side, 10)?;
+    let probabilities = images::Scale::Fixed {
+        low: 0.0,
+        high: 1.0,
+    };
+    images::save_grid_png(&path, &samples, side, pixels / side, 10, probabilities)?;
     files.push(path);
     Ok(files)
-}
-
-/// The two modules a run saves.
-#[derive(Clone, Copy)]
-enum RecordOf<'a, B: Backend> {
-    Classifier(&'a Mlp<B>),
-    Dbn(&'a dbn::Dbn<B>),
 }

@@ -4,6 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use burn::module::Module;
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
+use burn::tensor::backend::Backend;
+
 /// Writing a file failed.
 #[derive(Debug, thiserror::Error)]
 #[error("writing {path}: {source}")]
@@ -50,6 +54,26 @@ where
         return Err(error(e.into()));
     }
     std::fs::rename(&temporary, path).map_err(|e| error(Box::new(e)))
+}
+
+/// Saves `module`'s record to `path` (a `.mpk` file in Burn's named MessagePack format, full
+/// precision) atomically. Burn's recorder picks the extension itself, so its file is written
+/// as `.NAME.mpk` beside `path` and then renamed.
+///
+/// # Errors
+/// [`WriteError`] naming `path`.
+pub fn save_module_atomically<B: Backend, M: Module<B>>(
+    module: &M,
+    path: &Path,
+) -> Result<(), WriteError> {
+    let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
+    write_atomically(path, |temporary| {
+        module
+            .clone()
+            .save_file(temporary, &recorder)
+            .map_err(|e| e.to_string())?;
+        std::fs::rename(temporary.with_extension("mpk"), temporary).map_err(|e| e.to_string())
+    })
 }
 
 /// Writes `contents` to `path` atomically.

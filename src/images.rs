@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use burn::tensor::{backend::Backend, Tensor};
 use image::GrayImage;
 
 /// Errors of [`save_tiles_png`].
@@ -20,17 +21,27 @@ pub enum ImageError {
     },
 }
 
-/// Writes `tiles` (each `height × width` values, row-major) as one PNG grid with `columns`
-/// tiles per row and a one-pixel dark border between tiles. Each tile is scaled on its own to
-/// the full grey range, which is how RBM filters are usually shown: mid-grey is the tile's
-/// middle value, white its largest weight, black its smallest.
-///
-/// The file is written to a temporary file next to `path` and renamed over it, so an
-/// interrupted run never leaves a truncated PNG behind.
+/// How tile values become grey levels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scale {
+    /// Each tile on its own from its smallest value (black) to its largest (white), like the
+    /// tutorials' `tile_raster_images`: right for weight filters, whose ranges differ.
+    PerTile,
+    /// One range for every tile, values clamped to it: right for images and samples, whose
+    /// brightness should be comparable (`Fixed { low: 0.0, high: 1.0 }` for probabilities).
+    Fixed {
+        /// The value shown black.
+        low: f32,
+        /// The value shown white.
+        high: f32,
+    },
+}
+
+/// Writes `tiles` as a grid with each tile scaled on its own ([`Scale::PerTile`]); see
+/// [`save_grid_png`].
 ///
 /// # Errors
-/// [`ImageError::Layout`] for no tiles, zero sizes or a tile of the wrong length;
-/// [`ImageError::Write`] when the file cannot be written.
+/// As [`save_grid_png`].
 pub fn save_tiles_png(
     path: &Path,
     tiles: &[Vec<f32>],
@@ -38,6 +49,53 @@ pub fn save_tiles_png(
     width: usize,
     columns: usize,
 ) -> Result<(), ImageError> {
+    save_grid_png(path, tiles, height, width, columns, Scale::PerTile)
+}
+
+/// Splits a `[n, height · width]` tensor into `n` tiles.
+///
+/// # Shapes
+/// - `rows`: `[n, pixels]`
+///
+/// # Errors
+/// [`ImageError::Layout`] if the tensor cannot be read back as `f32`.
+pub fn tensor_tiles<B: Backend>(rows: Tensor<B, 2>) -> Result<Vec<Vec<f32>>, ImageError> {
+    let [_, pixels] = rows.dims();
+    let values: Vec<f32> = rows
+        .into_data()
+        .convert::<f32>()
+        .to_vec()
+        .map_err(|e| ImageError::Layout(format!("reading the tensor: {e:?}")))?;
+    Ok(values.chunks(pixels.max(1)).map(<[f32]>::to_vec).collect())
+}
+
+/// Writes `tiles` (each `height × width` values, row-major) as one PNG grid with `columns`
+/// tiles per row and a one-pixel dark border between tiles, scaled as `scale` says. Rows of
+/// the grid make before/after comparisons: pass the originals, the corrupted and the restored
+/// images one after the other with `columns` equal to their number. Non-finite values are
+/// drawn black.
+///
+/// The file is written to a temporary file next to `path` and renamed over it, so an
+/// interrupted run never leaves a truncated PNG behind.
+///
+/// # Errors
+/// [`ImageError::Layout`] for no tiles, zero sizes, a tile of the wrong length or an empty
+/// fixed range; [`ImageError::Write`] when the file cannot be written.
+pub fn save_grid_png(
+    path: &Path,
+    tiles: &[Vec<f32>],
+    height: usize,
+    width: usize,
+    columns: usize,
+    scale: Scale,
+) -> Result<(), ImageError> {
+    if let Scale::Fixed { low, high } = scale {
+        if !(low.is_finite() && high.is_finite() && high > low) {
+            return Err(ImageError::Layout(format!(
+                "the fixed range [{low}, {high}] is empty or not finite"
+            )));
+        }
+    }
     if tiles.is_empty() || height == 0 || width == 0 || columns == 0 {
         return Err(ImageError::Layout(
             "need at least one tile and non-zero sizes".into(),
@@ -58,12 +116,15 @@ pub fn save_tiles_png(
         u32::try_from(grid_height).map_err(too_large)?,
     );
     for (index, tile) in tiles.iter().enumerate() {
-        let (min, max) = tile
-            .iter()
-            .filter(|v| v.is_finite())
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
-                (lo.min(v), hi.max(v))
-            });
+        let (min, max) = match scale {
+            Scale::Fixed { low, high } => (low, high),
+            Scale::PerTile => tile
+                .iter()
+                .filter(|v| v.is_finite())
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                    (lo.min(v), hi.max(v))
+                }),
+        };
         let range = if max > min { max - min } else { 1.0 };
         let (x0, y0) = (
             (index % columns) * (width + 1) + 1,
@@ -71,7 +132,7 @@ pub fn save_tiles_png(
         );
         for (k, &value) in tile.iter().enumerate() {
             let grey = if value.is_finite() {
-                ((value - min) / range * 255.0).round() as u8
+                ((value.clamp(min, max) - min) / range * 255.0).round() as u8
             } else {
                 0
             };
@@ -118,5 +179,47 @@ mod tests {
             save_tiles_png(&path, &[vec![0.0; 3]], 2, 2, 1),
             Err(ImageError::Layout(_))
         ));
+    }
+
+    #[test]
+    fn fixed_scale_clamps_and_keeps_tiles_comparable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fixed.png");
+        let tiles = vec![vec![0.0, 0.5, 1.0, 2.0], vec![0.25; 4]];
+        let scale = Scale::Fixed {
+            low: 0.0,
+            high: 1.0,
+        };
+        save_grid_png(&path, &tiles, 2, 2, 1, scale).unwrap();
+        let image = image::open(&path).unwrap().to_luma8();
+        // One column, two rows of 2×2 tiles.
+        assert_eq!(image.dimensions(), (4, 7));
+        let grey = |x, y| image.get_pixel(x, y).0[0];
+        assert_eq!(
+            (grey(1, 1), grey(2, 1), grey(1, 2), grey(2, 2)),
+            (0, 128, 255, 255)
+        );
+        // A constant tile keeps its level (per-tile scaling would make it black).
+        assert_eq!(grey(1, 4), 64);
+        let empty = Scale::Fixed {
+            low: 1.0,
+            high: 1.0,
+        };
+        assert!(matches!(
+            save_grid_png(&path, &tiles, 2, 2, 1, empty),
+            Err(ImageError::Layout(_))
+        ));
+    }
+
+    #[test]
+    fn tensor_rows_become_tiles() {
+        let rows = Tensor::<burn::backend::NdArray, 2>::from_floats(
+            [[1.0, 2.0], [3.0, 4.0]],
+            &Default::default(),
+        );
+        assert_eq!(
+            tensor_tiles(rows).unwrap(),
+            vec![vec![1.0, 2.0], vec![3.0, 4.0]]
+        );
     }
 }

@@ -69,6 +69,13 @@ pub struct ContrastiveDivergenceConfig {
     /// Learning rate ε, finite and > 0.
     #[config(default = 0.1)]
     pub learning_rate: f64,
+    /// With a value, the learning rate falls linearly from `learning_rate` in the first epoch
+    /// to this value in the last (`epochs − 1`, 0-based) and stays there; finite and > 0.
+    /// (With `epochs = 1` only the initial rate is used.)
+    /// A decaying rate lets PCD settle instead of oscillating around a good model (Tieleman
+    /// 2008 decays it linearly to zero).
+    #[config(default = "None")]
+    pub final_learning_rate: Option<f64>,
     /// Momentum for epochs before `momentum_switch_epoch`, in [0, 1).
     #[config(default = 0.5)]
     pub initial_momentum: f64,
@@ -129,6 +136,11 @@ impl ContrastiveDivergenceConfig {
                 self.learning_rate,
                 "must be finite and > 0",
             );
+        }
+        if let Some(rate) = self.final_learning_rate {
+            if !(rate.is_finite() && rate > 0.0) {
+                return invalid("final_learning_rate", rate, "must be finite and > 0");
+            }
         }
         if !unit_interval(self.initial_momentum) {
             return invalid(
@@ -228,6 +240,30 @@ impl<B: Backend> ContrastiveDivergence<B> {
         } else {
             self.config.final_momentum
         }
+    }
+
+    /// The learning rate of the current epoch (see
+    /// [`ContrastiveDivergenceConfig::final_learning_rate`]).
+    pub fn learning_rate(&self) -> f64 {
+        let initial = self.config.learning_rate;
+        match self.config.final_learning_rate {
+            None => initial,
+            Some(last) => {
+                let span = self.config.epochs.saturating_sub(1).max(1);
+                let progress = self.epoch.min(span) as f64 / span as f64;
+                initial + (last - initial) * progress
+            }
+        }
+    }
+
+    /// The persistent chains' "fantasy particles" as pictures: the visible means
+    /// `E[v | h]` of [`Self::persistent_chains`] under `rbm` (the model being trained).
+    ///
+    /// # Shapes
+    /// - output: `[chains, n_visible]`
+    pub fn fantasy_particles(&self, rbm: &Rbm<B>) -> Option<Tensor<B, 2>> {
+        self.persistent_chains()
+            .map(|hidden| rbm.detached().visible_probs(hidden))
     }
 
     /// The hidden states of the persistent chains ("fantasy particles"), once PCD has made an
@@ -415,7 +451,7 @@ impl<B: Backend> ContrastiveDivergence<B> {
         let positive = Positive::new(&params, batch);
         // The learning rate is folded into the statistics, so that the `[V, H]` update below is
         // as few element-wise passes as possible: it dominates the cost outside the products.
-        let (learning_rate, weight_decay) = (self.config.learning_rate, self.config.weight_decay);
+        let (learning_rate, weight_decay) = (self.learning_rate(), self.config.weight_decay);
         let mut step = self.gradient(&params, &positive, learning_rate);
         if let Some(sparsity) = self.config.sparsity.clone() {
             let current = column_mean(positive.hidden.clone());
@@ -636,4 +672,33 @@ fn log_variance_statistic<B: Backend>(
     let field = hidden.matmul(params.weights.val().transpose());
     let statistic = centred.square() * 0.5 - visible * inverse_sigma * field * 0.5;
     column_mean(statistic)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::NdArray;
+
+    #[test]
+    fn the_learning_rate_decays_linearly_to_its_final_value() {
+        let mut learner = ContrastiveDivergenceConfig::new()
+            .with_learning_rate(0.1)
+            .with_final_learning_rate(Some(0.02))
+            .with_epochs(5)
+            .init::<NdArray>()
+            .unwrap();
+        let mut rates = Vec::new();
+        for epoch in 0..7 {
+            learner.set_epoch(epoch);
+            rates.push(learner.learning_rate());
+        }
+        // 0.1 → 0.02 over epochs 0–4 in steps of 0.02, then constant.
+        for (got, want) in rates.iter().zip([0.1, 0.08, 0.06, 0.04, 0.02, 0.02, 0.02]) {
+            assert!((got - want).abs() < 1e-12, "{rates:?}");
+        }
+        let constant = ContrastiveDivergenceConfig::new()
+            .init::<NdArray>()
+            .unwrap();
+        assert_eq!(constant.learning_rate(), 0.1);
+    }
 }

@@ -42,6 +42,13 @@
 //! [`exact_log_likelihood_gradient`] enumerate that layer's states on the backend, which makes
 //! the model's numbers checkable.
 //!
+//! # Likelihoods and samples of large models
+//!
+//! Beyond enumeration, [`Rbm::ais_log_partition`] estimates `log Z` by annealed importance
+//! sampling (see [`ais`]) and [`Rbm::average_log_likelihood`] turns it into the test-set
+//! log-likelihood. [`Rbm::sample_chains`] runs long Gibbs chains, and [`Rbm::fill_in`] samples
+//! missing units given the known ones (inpainting; see [`chains`]).
+//!
 //! # Example
 //!
 //! ```
@@ -71,7 +78,9 @@
 
 #![warn(missing_docs)]
 
+pub mod ais;
 pub mod cd;
+pub mod chains;
 pub mod data;
 pub mod error;
 pub mod exact;
@@ -83,7 +92,9 @@ pub mod sampling;
 pub mod synthetic;
 pub mod units;
 
+pub use ais::{AisConfig, AisEstimate, BetaSchedule, ScheduleSegment};
 pub use cd::{ContrastiveDivergence, ContrastiveDivergenceConfig, SparsityConfig};
+pub use chains::{ChainOutput, FillInConfig, GibbsChainConfig};
 pub use data::{rows_to_tensor, DatasetSource, TrainingData};
 pub use error::{RbmError, Result};
 pub use exact::{exact_log_likelihood_gradient, EnumeratedLayer, MAX_ENUMERATED_UNITS};

@@ -22,6 +22,14 @@ pub fn invalid_hyperparameters_are_rejected<B: Backend>(_device: &B::Device) {
         (base().with_learning_rate(f64::NAN), "learning_rate"),
         (base().with_learning_rate(f64::INFINITY), "learning_rate"),
         (base().with_batch_size(0), "batch_size"),
+        (
+            base().with_final_learning_rate(Some(0.0)),
+            "final_learning_rate",
+        ),
+        (
+            base().with_final_learning_rate(Some(f64::NAN)),
+            "final_learning_rate",
+        ),
         (base().with_initial_momentum(1.0), "initial_momentum"),
         (base().with_final_momentum(-0.1), "final_momentum"),
         (base().with_weight_decay(-1e-4), "weight_decay"),

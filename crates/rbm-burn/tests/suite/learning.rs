@@ -97,6 +97,14 @@ pub fn pcd_matches_the_exact_gradient<B: Backend>(device: &B::Device) {
         .collect();
     assert_gradients_close(&average(&estimates), &exact, 0.04);
     assert_eq!(learner.persistent_chains().unwrap().dims(), [4000, 4]);
+    // The fantasy particles are the visible means of those chains.
+    let fantasy = learner.fantasy_particles(&rbm).unwrap();
+    assert_eq!(fantasy.dims(), [4000, rbm.n_visible()]);
+    let expected = rbm.visible_probs(learner.persistent_chains().unwrap());
+    assert_eq!(
+        fantasy.into_data().to_vec::<f32>().unwrap(),
+        expected.into_data().to_vec::<f32>().unwrap()
+    );
 }
 
 /// CD-1 gets a biased gradient on this model: a check that the comparison above can fail.

@@ -7,6 +7,7 @@
 mod common;
 mod errors;
 mod exact;
+mod generative;
 mod learning;
 mod persistence;
 mod units;
@@ -32,6 +33,11 @@ macro_rules! suite {
             exact::chunked_enumerations_agree,
             exact::likelihood_is_normalised,
             exact::enumeration_beyond_the_limit_is_an_error,
+            generative::ais_matches_the_exact_log_partition,
+            generative::ais_handles_gaussian_and_softmax_units,
+            generative::long_chains_sample_the_model,
+            generative::fill_in_matches_exact_conditionals,
+            generative::generative_inputs_are_checked,
             learning::cd_k_matches_the_exact_gradient,
             learning::pcd_matches_the_exact_gradient,
             learning::cd_1_is_measurably_biased,

@@ -1,0 +1,92 @@
+//! Smoke test of the `rbm_mnist` example's whole path on a few hundred real MNIST images:
+//! train → AIS → inpainting, denoising → pictures and files. Runs when `MNIST_DIR` is set (CI
+//! sets it); otherwise it says so and passes.
+
+use burn::backend::NdArray;
+use burn::module::Module;
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
+use clap::Parser;
+use rbm_burn::RbmConfig;
+use rbm_burn_examples::rbm_mnist::{run, Args};
+
+#[test]
+fn rbm_mnist_runs_end_to_end() {
+    let Some(dir) = std::env::var_os("MNIST_DIR") else {
+        eprintln!("MNIST_DIR is not set: skipping the MNIST smoke test");
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let arguments = [
+        "--train-limit",
+        "500",
+        "--test-limit",
+        "200",
+        "--hidden",
+        "50",
+        "--epochs",
+        "3",
+        "--persistent",
+        "--fast-ais",
+        "--ais-runs",
+        "20",
+        "--sample-steps",
+        "10",
+        "--eval-digits",
+        "50",
+    ];
+    let args = Args::parse_from(
+        ["rbm_mnist".as_ref(), "--data-dir".as_ref(), dir.as_os_str()]
+            .into_iter()
+            .chain(["--out".as_ref(), out.path().as_os_str()])
+            .chain(arguments.iter().map(|a| a.as_ref())),
+    );
+    let report = run::<NdArray>(&args, &Default::default()).expect("the pipeline runs");
+    let names = [
+        "model.mpk",
+        "rbm.json",
+        "metrics.csv",
+        "curves.svg",
+        "filters.png",
+        "samples.png",
+        "fantasy_particles.png",
+        "inpaint_bottom.png",
+        "inpaint_random.png",
+        "denoise.png",
+    ];
+    for name in names {
+        let path = out.path().join(name);
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        assert!(size > 0, "{name} was not written");
+        assert!(report.files.contains(&path), "{name} is not reported");
+    }
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), names.len());
+    // A log-probability of binary images is below 0, and even this tiny model (initialised at
+    // the pixel marginals) must beat the uniform distribution's −784 ln 2 = −543.4 nats.
+    for value in [report.train_log_likelihood, report.test_log_likelihood] {
+        assert!((-543.4..0.0).contains(&value), "log-likelihood {value}");
+    }
+    assert_eq!(report.restorations.len(), 3);
+    assert!(report
+        .restorations
+        .iter()
+        .all(|r| r.rbm.is_finite() && r.baselines.iter().all(|(_, e)| e.is_finite())));
+    // The saved model loads back into a model built from the saved config.
+    let config = <RbmConfig as burn::config::Config>::load(out.path().join("rbm.json")).unwrap();
+    assert_eq!((config.n_visible, config.n_hidden), (784, 50));
+    let loaded = config
+        .init::<NdArray>(&Default::default())
+        .unwrap()
+        .load_file(
+            out.path().join("model.mpk"),
+            &NamedMpkFileRecorder::<FullPrecisionSettings>::new(),
+            &Default::default(),
+        )
+        .unwrap();
+    assert_eq!(loaded.n_hidden(), 50);
+    let curves = std::fs::read_to_string(out.path().join("curves.svg")).unwrap();
+    assert_eq!(
+        curves.matches("<polyline").count(),
+        3,
+        "one curve per panel"
+    );
+}
