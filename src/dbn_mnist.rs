@@ -306,16 +306,12 @@ fn write_outputs<B: Backend>(
     seed: u64,
 ) -> Result<Vec<PathBuf>, Box<dyn Error>> {
     let mut files = Vec::new();
-    for (name, saved) in [
-        (
-            "model.mpk",
-            save_module_atomically(classifier, &out.join("model.mpk")),
-        ),
-        ("dbn.mpk", save_module_atomically(dbn, &out.join("dbn.mpk"))),
-    ] {
-        saved?;
-        files.push(out.join(name));
-    }
+    let path = out.join("model.mpk");
+    save_module_atomically(classifier, &path)?;
+    files.push(path);
+    let path = out.join("dbn.mpk");
+    save_module_atomically(dbn, &path)?;
+    files.push(path);
 
     let path = out.join("config.json");
     write_bytes_atomically(&path, config.to_string().as_bytes())?;
@@ -387,11 +383,14 @@ fn write_outputs<B: Backend>(
         .map_err(|e| format!("{e:?}"))?;
     let samples: Vec<Vec<f32>> = samples.chunks(pixels).map(<[f32]>::to_vec).collect();
     let path = out.join("samples.png");
-    let probabilities = images::Scale::Fixed {
-        low: 0.0,
-        high: 1.0,
-    };
-    images::save_grid_png(&path, &samples, side, pixels / side, 10, probabilities)?;
+    images::save_grid_png(
+        &path,
+        &samples,
+        side,
+        pixels / side,
+        10,
+        images::Scale::PROBABILITIES,
+    )?;
     files.push(path);
     Ok(files)
 }

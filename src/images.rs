@@ -37,6 +37,14 @@ pub enum Scale {
     },
 }
 
+impl Scale {
+    /// `Fixed { low: 0.0, high: 1.0 }`: probabilities, means of binary units, and 0/1 images.
+    pub const PROBABILITIES: Self = Self::Fixed {
+        low: 0.0,
+        high: 1.0,
+    };
+}
+
 /// Writes `tiles` as a grid with each tile scaled on its own ([`Scale::PerTile`]); see
 /// [`save_grid_png`].
 ///
@@ -186,11 +194,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("fixed.png");
         let tiles = vec![vec![0.0, 0.5, 1.0, 2.0], vec![0.25; 4]];
-        let scale = Scale::Fixed {
-            low: 0.0,
-            high: 1.0,
-        };
-        save_grid_png(&path, &tiles, 2, 2, 1, scale).unwrap();
+        save_grid_png(&path, &tiles, 2, 2, 1, Scale::PROBABILITIES).unwrap();
         let image = image::open(&path).unwrap().to_luma8();
         // One column, two rows of 2×2 tiles.
         assert_eq!(image.dimensions(), (4, 7));

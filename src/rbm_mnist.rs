@@ -299,10 +299,6 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
     }
 
     // Pictures of the model: filters, samples from random starts, and PCD's fantasy particles.
-    let probabilities = Scale::Fixed {
-        low: 0.0,
-        high: 1.0,
-    };
     let filters = tensor_tiles(rbm.weights.val().transpose())?;
     let path = args.out.join("filters.png");
     save_tiles_png(
@@ -319,28 +315,17 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
         .with_samples(1)
         .with_output(ChainOutput::Means);
     let samples = rbm.sample_chains(rbm.random_visible(TILES, &mut rng), &chains, &mut rng)?;
-    let path = args.out.join("samples.png");
-    save_grid_png(
-        &path,
-        &tensor_tiles(samples[0].clone())?,
-        height,
-        width,
-        10,
-        probabilities,
-    )?;
-    files.push(path);
-    if let Some(fantasy) = learner.fantasy_particles(&rbm) {
-        let shown = fantasy.clone().narrow(0, 0, fantasy.dims()[0].min(TILES));
-        let path = args.out.join("fantasy_particles.png");
-        save_grid_png(
-            &path,
-            &tensor_tiles(shown)?,
-            height,
-            width,
-            10,
-            probabilities,
-        )?;
+    let mut save_probabilities = |name: &str, rows: Tensor<B, 2>| -> Result<(), Box<dyn Error>> {
+        let shown = rows.dims()[0].min(TILES);
+        let path = args.out.join(name);
+        let tiles = tensor_tiles(rows.narrow(0, 0, shown))?;
+        save_grid_png(&path, &tiles, height, width, 10, Scale::PROBABILITIES)?;
         files.push(path);
+        Ok(())
+    };
+    save_probabilities("samples.png", samples[0].clone())?;
+    if let Some(fantasy) = learner.fantasy_particles(&rbm) {
+        save_probabilities("fantasy_particles.png", fantasy)?;
     }
 
     let epochs = &history.epochs;
@@ -508,10 +493,6 @@ fn save_comparison<B: Backend>(
     for row in rows {
         tiles.extend(tensor_tiles(row.clone().narrow(0, 0, shown))?);
     }
-    let scale = Scale::Fixed {
-        low: 0.0,
-        high: 1.0,
-    };
-    save_grid_png(path, &tiles, height, width, shown, scale)?;
+    save_grid_png(path, &tiles, height, width, shown, Scale::PROBABILITIES)?;
     Ok(())
 }
