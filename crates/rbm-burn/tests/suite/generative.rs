@@ -272,6 +272,24 @@ pub fn generative_inputs_are_checked<B: Backend>(device: &B::Device) {
         ),
         "steps",
     );
+    // Step counts that overflow are rejected, not wrapped.
+    invalid(
+        rbm.fill_in(
+            data.clone(),
+            known.clone(),
+            &FillInConfig::new().with_burn_in(usize::MAX),
+            &mut rng,
+        ),
+        "burn_in + steps",
+    );
+    invalid(
+        rbm.sample_chains(
+            data.clone(),
+            &GibbsChainConfig::new().with_burn_in(usize::MAX),
+            &mut rng,
+        ),
+        "burn_in + thinning * samples",
+    );
     assert!(matches!(
         rbm.fill_in(
             data.clone(),
