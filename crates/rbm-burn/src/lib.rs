@@ -85,6 +85,7 @@ pub mod data;
 pub mod error;
 pub mod exact;
 pub mod gradient;
+mod host;
 pub mod metrics;
 pub mod ratings;
 pub mod rbm;

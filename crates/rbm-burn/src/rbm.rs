@@ -9,6 +9,7 @@ use rand_distr::{Distribution, Normal};
 
 use crate::data::check_width;
 use crate::error::{self, RbmError};
+use crate::sampling::bernoulli;
 use crate::units::{HiddenUnits, VisibleUnits};
 
 /// Visible marginals are clipped to `[CLIP, 1 - CLIP]` before `log(p / (1 - p))` so that a pixel
@@ -420,6 +421,15 @@ impl<B: Backend> Rbm<B> {
         hidden: Tensor<B, 2>,
         rng: &mut R,
     ) -> Tensor<B, 2> {
+        if self.visible_units == VisibleUnits::Bernoulli {
+            // Computed as its transpose, `σ(W hᵀ + a)` of shape `[n_visible, batch]`: `h Wᵀ`
+            // would make a transposed copy of the whole of `W` on backends that need their
+            // operands contiguous (NdArray), where `W hᵀ` copies only the `[batch, n_hidden]`
+            // hidden states. The result is that tensor's transposed view.
+            let field = self.weights.val().matmul(hidden.transpose());
+            let probs = sigmoid(field + self.visible_bias.val().unsqueeze_dim::<2>(1));
+            return bernoulli(probs, rng).transpose();
+        }
         self.visible_units
             .sample(self.visible_probs(hidden), self.sigma(), rng)
     }
@@ -520,7 +530,17 @@ impl<B: Backend> Rbm<B> {
 ///
 /// # Shapes
 /// - `x`: any, output: the same
+///
+/// On `NdArray<f32>` it runs on the host instead ([`crate::host`]), to at most 4 roundings.
 pub(crate) fn sigmoid<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    match crate::host::logistic(x) {
+        Ok(y) => y,
+        Err(x) => sigmoid_generic(x),
+    }
+}
+
+/// [`sigmoid`] in backend tensor operations.
+fn sigmoid_generic<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     // A true division, not `recip`: NdArray's SIMD `recip` is an approximate reciprocal
     // (about 17 bits), and whether it is used depends on the buffer's layout, so the same
     // input could give different probabilities from one allocation to the next.
@@ -604,15 +624,52 @@ mod tests {
         let xs: Vec<f32> = (0..n).map(|i| -20.0 + 40.0 * i as f32 / n as f32).collect();
         let tensor =
             Tensor::<B, 1>::from_data(TensorData::new(xs.clone(), [n]), &Default::default());
-        let got: Vec<f32> = sigmoid(tensor).into_data().to_vec().unwrap();
-        for (x, g) in xs.iter().zip(got) {
+        let host: Vec<f32> = sigmoid(tensor.clone()).into_data().to_vec().unwrap();
+        let generic: Vec<f32> = sigmoid_generic(tensor).into_data().to_vec().unwrap();
+        for (x, g) in xs.iter().cycle().zip(host.into_iter().chain(generic)) {
             let expected = 1.0 / (1.0 + (-(*x as f64)).exp());
-            // exp, add and divide each round once: 3 · 2⁻²⁴ relative at most.
+            // exp (≤ 2 ulps on the host path, 1 otherwise), add and divide: 4 · 2⁻²⁴.
             assert!(
-                (g as f64 - expected).abs() <= 3.0 * expected / (1u32 << 24) as f64,
+                (g as f64 - expected).abs() <= 4.0 * expected / (1u32 << 24) as f64,
                 "σ({x}) = {g}, expected {expected}"
             );
         }
+    }
+
+    /// Binary visible samples are drawn through the transposed product `W hᵀ`; their
+    /// frequencies must still be `visible_probs`, row by row and unit by unit.
+    #[test]
+    fn binary_visible_samples_follow_their_probabilities() {
+        let device = Default::default();
+        let rbm = RbmConfig::new(6, 3)
+            .with_weight_std(1.0)
+            .init::<B>(&device)
+            .unwrap();
+        let rows = 20_000;
+        // Two different hidden states, alternating, so that rows are not interchangeable.
+        let states = Tensor::<B, 2>::from_floats([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]], &device);
+        let hidden = states.clone().repeat_dim(0, rows / 2);
+        let samples = rbm.sample_visible(hidden, &mut StdRng::seed_from_u64(5));
+        assert_eq!(samples.dims(), [rows, 6]);
+        let samples: Vec<f32> = samples.into_data().to_vec().unwrap();
+        let probs: Vec<f32> = rbm.visible_probs(states).into_data().to_vec().unwrap();
+        for state in 0..2 {
+            for unit in 0..6 {
+                let p = probs[state * 6 + unit] as f64;
+                let hits = (state..rows)
+                    .step_by(2)
+                    .filter(|&row| samples[row * 6 + unit] == 1.0)
+                    .count();
+                let frequency = hits as f64 / (rows / 2) as f64;
+                // 5 standard errors of a frequency over 10 000 rows.
+                let tolerance = 5.0 * (p * (1.0 - p) / (rows / 2) as f64).sqrt() + 1e-9;
+                assert!(
+                    (frequency - p).abs() <= tolerance,
+                    "state {state}, unit {unit}: p = {p}, frequency {frequency}"
+                );
+            }
+        }
+        assert!(samples.iter().all(|&x| x == 0.0 || x == 1.0));
     }
 
     #[test]

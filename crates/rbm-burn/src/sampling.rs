@@ -10,13 +10,29 @@ use burn::tensor::{backend::Backend, Tensor, TensorData};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
+use crate::host;
+
 /// 2^-24: the spacing of the 24-bit grid on which uniform draws lie.
 const UNIT_24: f32 = 1.0 / (1u32 << 24) as f32;
 
-/// A tensor of independent uniform draws on `[0, 1)`.
+/// Fills `out` with independent uniform draws on `[0, 1)`.
 ///
 /// Each draw has 24 random bits (the full precision of an `f32` mantissa), two per `u64` of
-/// the generator, so filling a tensor costs one generator call per two elements.
+/// the generator, so filling costs one generator call per two elements.
+pub(crate) fn fill_uniform<R: Rng + ?Sized>(rng: &mut R, out: &mut [f32]) {
+    let mut pairs = out.chunks_exact_mut(2);
+    for pair in &mut pairs {
+        let bits = rng.next_u64();
+        pair[0] = (bits >> 40) as f32 * UNIT_24;
+        pair[1] = ((bits >> 8) & 0x00FF_FFFF) as f32 * UNIT_24;
+    }
+    if let [last] = pairs.into_remainder() {
+        *last = (rng.next_u64() >> 40) as f32 * UNIT_24;
+    }
+}
+
+/// A tensor of independent uniform draws on `[0, 1)`, filled as by [`fill_uniform`] (24 random
+/// bits each, two per `u64` of the generator).
 ///
 /// # Shapes
 /// - output: `shape`
@@ -25,14 +41,8 @@ pub fn uniform<B: Backend, R: Rng + ?Sized, const D: usize>(
     shape: [usize; D],
     device: &B::Device,
 ) -> Tensor<B, D> {
-    let n: usize = shape.iter().product();
-    let mut values = Vec::with_capacity(n + 1);
-    while values.len() < n {
-        let bits = rng.next_u64();
-        values.push((bits >> 40) as f32 * UNIT_24);
-        values.push(((bits >> 8) & 0x00FF_FFFF) as f32 * UNIT_24);
-    }
-    values.truncate(n);
+    let mut values = vec![0.0; shape.iter().product()];
+    fill_uniform(rng, &mut values);
     Tensor::from_data(TensorData::new(values, shape), device)
 }
 
@@ -58,7 +68,21 @@ pub fn normal<B: Backend, R: Rng + ?Sized, const D: usize>(
 /// # Shapes
 /// - `probs`: `[batch, n]`, values in `[0, 1]`
 /// - output: `[batch, n]`, values in `{0, 1}`
+///
+/// On `NdArray<f32>` this is one loop on the host (see [`crate::host`]) with the same noise, so
+/// the samples are the same on every backend.
 pub fn bernoulli<B: Backend, R: Rng + ?Sized>(probs: Tensor<B, 2>, rng: &mut R) -> Tensor<B, 2> {
+    match host::bernoulli(probs, rng) {
+        Ok(samples) => samples,
+        Err(probs) => bernoulli_generic(probs, rng),
+    }
+}
+
+/// [`bernoulli`] in backend tensor operations.
+fn bernoulli_generic<B: Backend, R: Rng + ?Sized>(
+    probs: Tensor<B, 2>,
+    rng: &mut R,
+) -> Tensor<B, 2> {
     let noise = uniform::<B, R, 2>(rng, probs.dims(), &probs.device());
     probs.greater(noise).float()
 }
@@ -89,6 +113,22 @@ mod tests {
         );
         // Variance 1/12 ≈ 0.0833; its standard error is sqrt(1/180 / n) ≈ 1.7e-4.
         assert!((var - 1.0 / 12.0).abs() < 1e-3, "variance {var}");
+    }
+
+    #[test]
+    fn host_and_generic_bernoulli_draw_the_same_samples() {
+        let device = Default::default();
+        let probs = uniform::<B, _, 2>(&mut StdRng::seed_from_u64(3), [37, 29], &device);
+        let host = bernoulli(probs.clone(), &mut StdRng::seed_from_u64(4));
+        let generic = bernoulli_generic(probs, &mut StdRng::seed_from_u64(4));
+        let (host, generic): (Vec<f32>, Vec<f32>) = (
+            host.into_data().to_vec().unwrap(),
+            generic.into_data().to_vec().unwrap(),
+        );
+        assert_eq!(host, generic);
+        // An odd count uses the last draw's high bits, like an even one's first element.
+        let ones = host.iter().filter(|&&x| x == 1.0).count();
+        assert!(ones > 0 && ones < host.len());
     }
 
     #[test]

@@ -398,8 +398,10 @@ pub fn sparsity_pulls_activity_to_the_target<B: Backend>(device: &B::Device) {
     );
 }
 
-/// Contrastive divergence on an `Autodiff` backend computes exactly what it computes on the
-/// inner backend, builds no graph (the trained parameters are still trainable leaves: a loss on
+/// Contrastive divergence on an `Autodiff` backend computes what it computes on the inner
+/// backend (the same samples, and parameters equal up to rounding: on `NdArray<f32>` the
+/// logistic function runs as a host kernel accurate to 4 roundings, which `Autodiff<NdArray>`
+/// does not use, so probabilities differ by about 10⁻⁷ relative), builds no graph (the trained parameters are still trainable leaves: a loss on
 /// them has a gradient of the expected value), and never needs `backward`.
 pub fn autodiff_backend_trains_like_its_inner_backend<B: burn::tensor::backend::AutodiffBackend>(
     device: &B::Device,
@@ -420,7 +422,14 @@ pub fn autodiff_backend_trains_like_its_inner_backend<B: burn::tensor::backend::
         .unwrap()
         .fit(start.to_device::<B>(device), &data)
         .unwrap();
-    assert_eq!(parameters(&inner), parameters(&tracked));
+    // Each of the 8 updates moves a parameter by at most 0.1 · 2 (learning rate times the
+    // largest statistic); probabilities that differ by 10⁻⁷ change that by ~10⁻⁸ per update,
+    // while one sample drawn differently would change it by 0.1 / 4.
+    let (inner, tracked_values) = (parameters(&inner), parameters(&tracked));
+    assert_eq!(inner.len(), tracked_values.len());
+    for (a, b) in inner.iter().zip(&tracked_values) {
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    }
     assert!(tracked.weights.val().is_require_grad());
 
     // d/dW Σ W² = 2W: only true if the new weights are a leaf and not the output of a graph.
