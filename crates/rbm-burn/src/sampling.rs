@@ -31,8 +31,10 @@ pub(crate) fn fill_uniform<R: Rng + ?Sized>(rng: &mut R, out: &mut [f32]) {
     }
 }
 
-/// A tensor of independent uniform draws on `[0, 1)`, filled as by [`fill_uniform`] (24 random
-/// bits each, two per `u64` of the generator).
+/// A tensor of independent uniform draws on `[0, 1)`.
+///
+/// Each draw has 24 random bits (the full precision of an `f32` mantissa), two per `u64` of
+/// the generator, so filling a tensor costs one generator call per two elements.
 ///
 /// # Shapes
 /// - output: `shape`
@@ -69,8 +71,8 @@ pub fn normal<B: Backend, R: Rng + ?Sized, const D: usize>(
 /// - `probs`: `[batch, n]`, values in `[0, 1]`
 /// - output: `[batch, n]`, values in `{0, 1}`
 ///
-/// On `NdArray<f32>` this is one loop on the host (see [`crate::host`]) with the same noise, so
-/// the samples are the same on every backend.
+/// On `NdArray<f32>` this is one loop on the host with the same noise, so the samples are the
+/// same on every backend.
 pub fn bernoulli<B: Backend, R: Rng + ?Sized>(probs: Tensor<B, 2>, rng: &mut R) -> Tensor<B, 2> {
     match host::bernoulli(probs, rng) {
         Ok(samples) => samples,
