@@ -17,11 +17,10 @@ use std::error::Error;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use burn::backend::{NdArray, Wgpu};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor, TensorData};
 use clap::Parser;
-use rbm_burn::{ContrastiveDivergenceConfig, RbmConfig};
+use rbm_burn::{matmul, ContrastiveDivergenceConfig, RbmConfig};
 use rbm_burn_examples::cli::{exit_on_error, BackendChoice};
 use rbm_burn_examples::mnist;
 
@@ -58,10 +57,7 @@ struct Args {
 
 fn main() {
     let args = Args::parse();
-    let result = match args.backend {
-        BackendChoice::Ndarray => run::<NdArray>(&args, &Default::default()),
-        BackendChoice::Wgpu => run::<Wgpu>(&args, &Default::default()),
-    };
+    let result = rbm_burn_examples::with_backend!(args.backend, run(&args));
     exit_on_error(result);
 }
 
@@ -167,7 +163,8 @@ fn learner_epoch<B: Backend>(
 }
 
 /// Seconds of the matrix products of one epoch alone, in the learner's shapes, on random
-/// tensors: `v₀W`, `h₀Wᵀ`, `v₁W` and `[v₀; v₁]ᵀ[p₀; p₁]` per batch.
+/// tensors: `v₀W`, `h₀Wᵀ`, `v₁W` and `[v₀; v₁]ᵀ[p₀; p₁]` per batch, with the product the
+/// learner uses ([`rbm_burn::matmul`]).
 fn bare_products_epoch<B: Backend>(
     rows: usize,
     visible: usize,
@@ -181,10 +178,10 @@ fn bare_products_epoch<B: Backend>(
     let both_v = Tensor::cat(vec![v.clone(), v.clone()], 0);
     let both_h = Tensor::cat(vec![h.clone(), h.clone()], 0);
     let products = || {
-        let positive = v.clone().matmul(weights.clone());
-        let down = h.clone().matmul(weights.clone().transpose());
-        let up = v.clone().matmul(weights.clone());
-        let statistics = both_v.clone().transpose().matmul(both_h.clone());
+        let positive = matmul(v.clone(), weights.clone());
+        let down = matmul(h.clone(), weights.clone().transpose());
+        let up = matmul(v.clone(), weights.clone());
+        let statistics = matmul(both_v.clone().transpose(), both_h.clone());
         (positive, down, up, statistics)
     };
     products();

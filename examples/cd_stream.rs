@@ -10,7 +10,6 @@
 use std::error::Error;
 use std::time::Instant;
 
-use burn::backend::{NdArray, Wgpu};
 use burn::data::dataset::Dataset;
 use burn::tensor::backend::Backend;
 use clap::Parser;
@@ -176,9 +175,6 @@ fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<(), Box<dyn Error>
 
 fn main() {
     let args = Args::parse();
-    let result = match args.backend {
-        BackendChoice::Ndarray => run::<NdArray>(&args, &Default::default()),
-        BackendChoice::Wgpu => run::<Wgpu>(&args, &Default::default()),
-    };
+    let result = rbm_burn_examples::with_backend!(args.backend, run(&args));
     exit_on_error(result);
 }

@@ -12,16 +12,12 @@
 //! `dbn.mpk` (the pre-trained stack), `config.json`, `pretrain_metrics.csv`,
 //! `finetune_metrics.csv`, `filters.png` (layer-1 filters) and `samples.png` (DBN samples).
 
-use burn::backend::{NdArray, Wgpu};
 use clap::Parser;
-use rbm_burn_examples::cli::{exit_on_error, BackendChoice};
+use rbm_burn_examples::cli::exit_on_error;
 use rbm_burn_examples::dbn_mnist::{run, Args};
 
 fn main() {
     let args = Args::parse();
-    let result = match args.backend {
-        BackendChoice::Ndarray => run::<NdArray>(&args, &Default::default()),
-        BackendChoice::Wgpu => run::<Wgpu>(&args, &Default::default()),
-    };
+    let result = rbm_burn_examples::with_backend!(args.backend, run(&args));
     exit_on_error(result.map(|_| ()));
 }

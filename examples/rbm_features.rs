@@ -11,7 +11,7 @@
 use std::error::Error;
 use std::path::PathBuf;
 
-use burn::backend::{Autodiff, NdArray, Wgpu};
+use burn::backend::Autodiff;
 use burn::data::dataset::Dataset;
 use burn::tensor::backend::Backend;
 use clap::Parser;
@@ -155,8 +155,5 @@ fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<(), Box<dyn Error>
 
 fn main() {
     let args = Args::parse();
-    exit_on_error(match args.backend {
-        BackendChoice::Ndarray => run::<NdArray>(&args, &Default::default()),
-        BackendChoice::Wgpu => run::<Wgpu>(&args, &Default::default()),
-    });
+    exit_on_error(rbm_burn_examples::with_backend!(args.backend, run(&args)));
 }

@@ -14,16 +14,12 @@
 //! `--persistent`), and the before/after pictures `inpaint_bottom.png`, `inpaint_random.png` and
 //! `denoise.png` (rows: original, corrupted, RBM, baseline).
 
-use burn::backend::{NdArray, Wgpu};
 use clap::Parser;
-use rbm_burn_examples::cli::{exit_on_error, BackendChoice};
+use rbm_burn_examples::cli::exit_on_error;
 use rbm_burn_examples::rbm_mnist::{run, Args};
 
 fn main() {
     let args = Args::parse();
-    let result = match args.backend {
-        BackendChoice::Ndarray => run::<NdArray>(&args, &Default::default()),
-        BackendChoice::Wgpu => run::<Wgpu>(&args, &Default::default()),
-    };
+    let result = rbm_burn_examples::with_backend!(args.backend, run(&args));
     exit_on_error(result.map(|_| ()));
 }

@@ -17,7 +17,6 @@ use std::collections::BTreeMap;
 use std::error::Error;
 use std::path::{Path, PathBuf};
 
-use burn::backend::{NdArray, Wgpu};
 use burn::tensor::backend::Backend;
 use clap::Parser;
 use rand::rngs::StdRng;
@@ -212,9 +211,7 @@ fn main() {
             args.seed,
         )),
     };
-    let result = table.and_then(|table| match args.backend {
-        BackendChoice::Ndarray => run::<NdArray>(&args, &table, &Default::default()),
-        BackendChoice::Wgpu => run::<Wgpu>(&args, &table, &Default::default()),
-    });
+    let result =
+        table.and_then(|table| rbm_burn_examples::with_backend!(args.backend, run(&args, &table)));
     exit_on_error(result);
 }

@@ -49,6 +49,24 @@ pub enum BackendChoice {
     Wgpu,
 }
 
+/// Calls a function generic over the backend, `$run::<B>(args…, &device)`, with the backend
+/// type picked by a [`BackendChoice`] and its default device appended to the arguments:
+/// `with_backend!(args.backend, run(&args))` runs `run::<NdArray>(&args, &Default::default())`
+/// or `run::<Wgpu>(&args, &Default::default())`.
+#[macro_export]
+macro_rules! with_backend {
+    ($choice:expr, $run:ident($($arg:expr),* $(,)?)) => {
+        match $choice {
+            $crate::cli::BackendChoice::Ndarray => {
+                $run::<::burn::backend::NdArray>($($arg,)* &Default::default())
+            }
+            $crate::cli::BackendChoice::Wgpu => {
+                $run::<::burn::backend::Wgpu>($($arg,)* &Default::default())
+            }
+        }
+    };
+}
+
 /// Ends an example: on an error, prints it to standard error and exits with status 1.
 pub fn exit_on_error<E: std::fmt::Display>(result: Result<(), E>) {
     if let Err(error) = result {

@@ -30,10 +30,11 @@ use rand::SeedableRng;
 use crate::data::{check_width, TrainingData};
 use crate::error::{self, RbmError};
 use crate::gradient::{column_mean, RbmGradient};
+use crate::host;
 use crate::metrics::{
     pseudo_log_likelihood, reconstruction_error, EpochMetrics, TrainingHistory, TrainingObserver,
 };
-use crate::rbm::Rbm;
+use crate::rbm::{advanced, matmul, Rbm};
 use crate::units::VisibleUnits;
 
 /// A penalty that keeps each hidden unit's mean activity near `target` (Hinton's practical
@@ -468,19 +469,11 @@ impl<B: Backend> ContrastiveDivergence<B> {
         }
 
         let momentum = self.momentum();
-        self.state_mut(&params);
-        let mut state = self
-            .state
-            .take()
-            .expect("the learner state was just created");
-        // The velocities are owned and unshared here, so backends that can (NdArray) update
-        // them in place: one pass over the `[V, H]` weights for the momentum step.
+        let mut state = match self.state.take() {
+            Some(state) => state,
+            None => LearnerState::new(&params),
+        };
         let velocity = state.velocity;
-        let mut weights_velocity = velocity.weights * momentum + step.weights;
-        if weight_decay > 0.0 {
-            weights_velocity =
-                weights_velocity - params.weights.val() * (learning_rate * weight_decay);
-        }
         let visible_bias_velocity = velocity.visible_bias * momentum + step.visible_bias;
         let hidden_bias_velocity = velocity.hidden_bias * momentum + step.hidden_bias;
         let log_variance_velocity = match (velocity.visible_log_variance, step.visible_log_variance)
@@ -500,7 +493,21 @@ impl<B: Backend> ContrastiveDivergence<B> {
             visible_units,
             hidden_units,
         } = rbm;
-        let weights = weights.map(|w| advanced(w, weights_velocity.clone()));
+        // The velocities are owned and unshared here, so backends that can (NdArray) update
+        // them and the parameters in place.
+        let mut weights_velocity = None;
+        let weights = weights.map(|w| {
+            let (w, v) = momentum_step(
+                w,
+                velocity.weights,
+                step.weights,
+                momentum,
+                learning_rate * weight_decay,
+            );
+            weights_velocity = Some(v);
+            w
+        });
+        let weights_velocity = weights_velocity.expect("`Param::map` calls its function");
         let visible_bias = visible_bias.map(|a| advanced(a, visible_bias_velocity.clone()));
         let hidden_bias = hidden_bias.map(|b| advanced(b, hidden_bias_velocity.clone()));
         let mut health = weights.val().sum() + visible_bias.val().sum() + hidden_bias.val().sum();
@@ -638,7 +645,14 @@ impl<B: Backend> ContrastiveDivergence<B> {
     }
 
     fn state_mut(&mut self, params: &Rbm<B>) -> &mut LearnerState<B> {
-        self.state.get_or_insert_with(|| LearnerState {
+        self.state.get_or_insert_with(|| LearnerState::new(params))
+    }
+}
+
+impl<B: Backend> LearnerState<B> {
+    /// Zero velocities of `params`' shapes, no chains, no activity average.
+    fn new(params: &Rbm<B>) -> Self {
+        Self {
             velocity: RbmGradient {
                 weights: params.weights.val().zeros_like(),
                 visible_bias: params.visible_bias.val().zeros_like(),
@@ -647,17 +661,33 @@ impl<B: Backend> ContrastiveDivergence<B> {
             },
             chains: None,
             hidden_activity: None,
-        })
+        }
     }
 }
 
-/// `param + change`, keeping the parameter's gradient requirement (a trainable leaf under
-/// `Autodiff<_>`, with no graph behind it).
-fn advanced<B: Backend, const D: usize>(param: Tensor<B, D>, change: Tensor<B, D>) -> Tensor<B, D> {
-    let require_grad = param.is_require_grad();
-    (param.detach() + change)
-        .detach()
-        .set_require_grad(require_grad)
+/// One momentum step of the weights, `v ← μ v + s − c w` then `w ← w + v`: one pass on the
+/// host for `NdArray<f32>` ([`host::momentum_step`]), tensor operations otherwise. Returns the
+/// new weights (with the gradient requirement of `weights`) and velocity.
+///
+/// # Shapes
+/// - `weights`, `velocity`, `step`: `[n_visible, n_hidden]`; outputs: the same
+fn momentum_step<B: Backend>(
+    weights: Tensor<B, 2>,
+    velocity: Tensor<B, 2>,
+    step: Tensor<B, 2>,
+    momentum: f64,
+    decay: f64,
+) -> (Tensor<B, 2>, Tensor<B, 2>) {
+    match host::momentum_step(weights, velocity, step, momentum, decay) {
+        Ok([weights, velocity]) => (weights, velocity),
+        Err([weights, velocity, step]) => {
+            let mut velocity = velocity * momentum + step;
+            if decay > 0.0 {
+                velocity = velocity - weights.clone().detach() * decay;
+            }
+            (advanced(weights, velocity.clone()), velocity)
+        }
+    }
 }
 
 fn check_batch<B: Backend>(rbm: &Rbm<B>, batch: &Tensor<B, 2>) -> error::Result<()> {
@@ -745,7 +775,7 @@ fn log_variance_statistic<B: Backend>(
         .unsqueeze::<2>();
     let centred =
         (visible.clone() - params.visible_bias.val().unsqueeze::<2>()) * inverse_sigma.clone();
-    let field = hidden.matmul(params.weights.val().transpose());
+    let field = matmul(hidden, params.weights.val().transpose());
     let statistic = centred.square() * 0.5 - visible * inverse_sigma * field * 0.5;
     column_mean(statistic)
 }

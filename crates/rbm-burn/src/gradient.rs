@@ -2,6 +2,8 @@
 
 use burn::tensor::{backend::Backend, Tensor};
 
+use crate::rbm::matmul;
+
 /// A gradient of the average log-likelihood with respect to the RBM's parameters, in the
 /// direction of ascent:
 ///
@@ -51,9 +53,10 @@ impl<B: Backend> RbmGradient<B> {
             .squeeze_dim::<1>(0);
         let hidden_bias =
             (data_hidden.clone().sum_dim(0) + model_hidden.clone().sum_dim(0)).squeeze_dim::<1>(0);
-        let weights = Tensor::cat(vec![data_visible, model_visible], 0)
-            .transpose()
-            .matmul(Tensor::cat(vec![data_hidden, model_hidden], 0));
+        let weights = matmul(
+            Tensor::cat(vec![data_visible, model_visible], 0).transpose(),
+            Tensor::cat(vec![data_hidden, model_hidden], 0),
+        );
         Self {
             weights,
             visible_bias,

@@ -103,7 +103,7 @@ pub use gradient::RbmGradient;
 pub use metrics::{
     pseudo_log_likelihood, reconstruction_error, EpochMetrics, TrainingHistory, TrainingObserver,
 };
-pub use rbm::{Rbm, RbmConfig, VISIBLE_BIAS_PROBABILITY_CLIP};
+pub use rbm::{matmul, Rbm, RbmConfig, VISIBLE_BIAS_PROBABILITY_CLIP};
 pub use units::{HiddenUnits, VisibleUnits};
 
 /// The `rand` crate this API takes generators from (`rand::rngs::StdRng::seed_from_u64(…)`).

@@ -9,7 +9,6 @@ use rand_distr::{Distribution, Normal};
 
 use crate::data::check_width;
 use crate::error::{self, RbmError};
-use crate::sampling::bernoulli;
 use crate::units::{HiddenUnits, VisibleUnits};
 
 /// Visible marginals are clipped to `[CLIP, 1 - CLIP]` before `log(p / (1 - p))` so that a pixel
@@ -356,7 +355,7 @@ impl<B: Backend> Rbm<B> {
         &self,
         scaled_visible: Tensor<B, 2>,
     ) -> Tensor<B, 2> {
-        scaled_visible.matmul(self.weights.val()) + self.hidden_bias.val().unsqueeze::<2>()
+        matmul(scaled_visible, self.weights.val()) + self.hidden_bias.val().unsqueeze::<2>()
     }
 
     /// Total input to each visible unit, `hWᵀ + a`; for Gaussian visible units the mean
@@ -366,7 +365,7 @@ impl<B: Backend> Rbm<B> {
     /// - `hidden`: `[batch, n_hidden]`
     /// - output: `[batch, n_visible]`
     pub fn visible_activations(&self, hidden: Tensor<B, 2>) -> Tensor<B, 2> {
-        let field = hidden.matmul(self.weights.val().transpose());
+        let field = matmul(hidden, self.weights.val().transpose());
         let field = match self.sigma() {
             Some(sigma) => field * sigma.unsqueeze::<2>(),
             None => field,
@@ -421,15 +420,6 @@ impl<B: Backend> Rbm<B> {
         hidden: Tensor<B, 2>,
         rng: &mut R,
     ) -> Tensor<B, 2> {
-        if self.visible_units == VisibleUnits::Bernoulli {
-            // Computed as its transpose, `σ(W hᵀ + a)` of shape `[n_visible, batch]`: `h Wᵀ`
-            // would make a transposed copy of the whole of `W` on backends that need their
-            // operands contiguous (NdArray), where `W hᵀ` copies only the `[batch, n_hidden]`
-            // hidden states. The result is that tensor's transposed view.
-            let field = self.weights.val().matmul(hidden.transpose());
-            let probs = sigmoid(field + self.visible_bias.val().unsqueeze_dim::<2>(1));
-            return bernoulli(probs, rng).transpose();
-        }
         self.visible_units
             .sample(self.visible_probs(hidden), self.sigma(), rng)
     }
@@ -539,6 +529,30 @@ pub(crate) fn sigmoid<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, 
     }
 }
 
+/// The matrix product `a · b` as this crate computes it: Burn's `matmul`, except on
+/// `NdArray<f32>`, where it runs on the host with the `gemm` crate, which reads transposed and
+/// sliced views without copying them and is 2–3× faster than NdArray's own product on the
+/// shapes of an RBM (see the README's performance section).
+///
+/// Like Burn's `matmul` it panics when the inner sizes differ.
+///
+/// # Shapes
+/// - `a`: `[m, k]`, `b`: `[k, n]`, output: `[m, n]`
+///
+/// # Example
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::Tensor;
+///
+/// let device = Default::default();
+/// let a = Tensor::<NdArray, 2>::from_floats([[1.0, 2.0], [3.0, 4.0]], &device);
+/// let product = rbm_burn::matmul(a.clone(), a.transpose());
+/// product.into_data().assert_eq(&Tensor::<NdArray, 2>::from_floats([[5.0, 11.0], [11.0, 25.0]], &device).into_data(), true);
+/// ```
+pub fn matmul<B: Backend>(a: Tensor<B, 2>, b: Tensor<B, 2>) -> Tensor<B, 2> {
+    crate::host::matmul(a, b).unwrap_or_else(|(a, b)| a.matmul(b))
+}
+
 /// [`sigmoid`] in backend tensor operations.
 fn sigmoid_generic<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     // A true division, not `recip`: NdArray's SIMD `recip` is an approximate reciprocal
@@ -567,7 +581,26 @@ pub(crate) fn keep_require_grad<B: Backend, const D: usize>(
     old: &Tensor<B, D>,
     new: Tensor<B, D>,
 ) -> Tensor<B, D> {
-    new.detach().set_require_grad(old.is_require_grad())
+    as_parameter(new, old.is_require_grad())
+}
+
+/// `value` detached from any graph, as a leaf that requires a gradient when `require_grad`.
+fn as_parameter<B: Backend, const D: usize>(
+    value: Tensor<B, D>,
+    require_grad: bool,
+) -> Tensor<B, D> {
+    value.detach().set_require_grad(require_grad)
+}
+
+/// `param + change` as a parameter value with the gradient requirement of `param`
+/// ([`keep_require_grad`]). `param` is detached, not cloned, so backends that can (NdArray)
+/// add in place into its unshared buffer.
+pub(crate) fn advanced<B: Backend, const D: usize>(
+    param: Tensor<B, D>,
+    change: Tensor<B, D>,
+) -> Tensor<B, D> {
+    let require_grad = param.is_require_grad();
+    as_parameter(param.detach() + change, require_grad)
 }
 
 #[cfg(test)]
