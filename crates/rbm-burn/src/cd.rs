@@ -29,7 +29,7 @@ use rand::SeedableRng;
 
 use crate::data::{check_width, TrainingData};
 use crate::error::{self, RbmError};
-use crate::gradient::{column_mean, RbmGradient};
+use crate::gradient::{column_mean, GradientEstimate, RbmGradient, WeightStatistic};
 use crate::host;
 use crate::metrics::{
     pseudo_log_likelihood, reconstruction_error, EpochMetrics, TrainingHistory, TrainingObserver,
@@ -294,7 +294,7 @@ impl<B: Backend> ContrastiveDivergence<B> {
         check_batch(rbm, &batch)?;
         let params = rbm.detached();
         let batch = batch.detach();
-        Ok(self.gradient(&params, batch, 1.0).0)
+        Ok(self.gradient(&params, batch, 1.0).0.into_gradient())
     }
 
     /// One update on `batch`, for users who run their own loop. The batch is checked first and
@@ -461,10 +461,9 @@ impl<B: Backend> ContrastiveDivergence<B> {
             };
             state.hidden_activity = Some(activity.clone());
             let excess = (activity - sparsity.target) * (sparsity.cost * learning_rate);
-            step.weights = step.weights
-                - column_mean(positive.scaled_visible)
-                    .unsqueeze_dim::<2>(1)
-                    .matmul(excess.clone().unsqueeze::<2>());
+            step.weights = step
+                .weights
+                .minus_outer(column_mean(positive.scaled_visible), excess.clone());
             step.hidden_bias = step.hidden_bias - excess;
         }
 
@@ -545,7 +544,7 @@ impl<B: Backend> ContrastiveDivergence<B> {
         params: &Rbm<B>,
         batch: Tensor<B, 2>,
         scale: f64,
-    ) -> (RbmGradient<B>, Positive<B>) {
+    ) -> (GradientEstimate<B>, Positive<B>) {
         let persistent = self.config.persistent;
         let chains = if persistent {
             self.state_mut(params).chains.take()
@@ -607,7 +606,7 @@ impl<B: Backend> ContrastiveDivergence<B> {
             self.state_mut(params).chains = hidden;
         }
         let (negative_visible, negative_hidden) = negative.expect("k >= 1 is validated");
-        let mut gradient = RbmGradient::from_statistics(
+        let mut gradient = GradientEstimate::from_statistics(
             positive.scaled_visible.clone(),
             positive.hidden.clone(),
             params.scaled_visible(negative_visible.clone()),
@@ -665,23 +664,25 @@ impl<B: Backend> LearnerState<B> {
     }
 }
 
-/// One momentum step of the weights, `v ← μ v + s − c w` then `w ← w + v`: one pass on the
-/// host for `NdArray<f32>` ([`host::momentum_step`]), tensor operations otherwise. Returns the
-/// new weights (with the gradient requirement of `weights`) and velocity.
+/// One momentum step of the weights, `v ← μ v + s − c w` then `w ← w + v`. On `NdArray<f32>`
+/// the statistic `s` is added into the velocity's buffer by the GEMM that computes it
+/// ([`WeightStatistic::added_to`]) and the rest is one pass ([`host::apply_velocity`]); other
+/// backends run the same steps as tensor operations. Returns the new weights (with the
+/// gradient requirement of `weights`) and velocity.
 ///
 /// # Shapes
-/// - `weights`, `velocity`, `step`: `[n_visible, n_hidden]`; outputs: the same
+/// - `weights`, `velocity`: `[n_visible, n_hidden]`; outputs: the same
 fn momentum_step<B: Backend>(
     weights: Tensor<B, 2>,
     velocity: Tensor<B, 2>,
-    step: Tensor<B, 2>,
+    step: WeightStatistic<B>,
     momentum: f64,
     decay: f64,
 ) -> (Tensor<B, 2>, Tensor<B, 2>) {
-    match host::momentum_step(weights, velocity, step, momentum, decay) {
+    let velocity = step.added_to(velocity, momentum);
+    match host::apply_velocity(weights, velocity, decay) {
         Ok([weights, velocity]) => (weights, velocity),
-        Err([weights, velocity, step]) => {
-            let mut velocity = velocity * momentum + step;
+        Err([weights, mut velocity]) => {
             if decay > 0.0 {
                 velocity = velocity - weights.clone().detach() * decay;
             }

@@ -355,7 +355,7 @@ impl<B: Backend> Rbm<B> {
         &self,
         scaled_visible: Tensor<B, 2>,
     ) -> Tensor<B, 2> {
-        matmul(scaled_visible, self.weights.val()) + self.hidden_bias.val().unsqueeze::<2>()
+        matmul_add_row(scaled_visible, self.weights.val(), self.hidden_bias.val())
     }
 
     /// Total input to each visible unit, `hWᵀ + a`; for Gaussian visible units the mean
@@ -365,12 +365,14 @@ impl<B: Backend> Rbm<B> {
     /// - `hidden`: `[batch, n_hidden]`
     /// - output: `[batch, n_visible]`
     pub fn visible_activations(&self, hidden: Tensor<B, 2>) -> Tensor<B, 2> {
-        let field = matmul(hidden, self.weights.val().transpose());
-        let field = match self.sigma() {
-            Some(sigma) => field * sigma.unsqueeze::<2>(),
-            None => field,
-        };
-        field + self.visible_bias.val().unsqueeze::<2>()
+        let weights = self.weights.val().transpose();
+        match self.sigma() {
+            Some(sigma) => {
+                matmul(hidden, weights) * sigma.unsqueeze::<2>()
+                    + self.visible_bias.val().unsqueeze::<2>()
+            }
+            None => matmul_add_row(hidden, weights, self.visible_bias.val()),
+        }
     }
 
     /// The mean of the hidden units given the visible units: `p(h_j = 1 | v) = σ((vW + b)_j)`
@@ -551,6 +553,22 @@ pub(crate) fn sigmoid<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, 
 /// ```
 pub fn matmul<B: Backend>(a: Tensor<B, 2>, b: Tensor<B, 2>) -> Tensor<B, 2> {
     crate::host::matmul(a, b).unwrap_or_else(|(a, b)| a.matmul(b))
+}
+
+/// `a · b + row`, the row added to every row of the product: one pass on `NdArray<f32>`
+/// ([`crate::host::matmul_add_row`]), Burn's `matmul` and a broadcast addition otherwise.
+///
+/// # Shapes
+/// - `a`: `[m, k]`, `b`: `[k, n]`, `row`: `[n]`, output: `[m, n]`
+pub(crate) fn matmul_add_row<B: Backend>(
+    a: Tensor<B, 2>,
+    b: Tensor<B, 2>,
+    row: Tensor<B, 1>,
+) -> Tensor<B, 2> {
+    match crate::host::matmul_add_row(a, b, Some(&row)) {
+        Ok(product) => product,
+        Err((a, b)) => a.matmul(b) + row.unsqueeze::<2>(),
+    }
 }
 
 /// [`sigmoid`] in backend tensor operations.

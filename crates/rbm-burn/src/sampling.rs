@@ -117,20 +117,32 @@ mod tests {
         assert!((var - 1.0 / 12.0).abs() < 1e-3, "variance {var}");
     }
 
+    /// The host loop draws the same samples as the tensor path for every memory layout the
+    /// learner produces: row-major, column-major (the host products' `[batch, units]`
+    /// outputs) and strided slices.
     #[test]
     fn host_and_generic_bernoulli_draw_the_same_samples() {
         let device = Default::default();
-        let probs = uniform::<B, _, 2>(&mut StdRng::seed_from_u64(3), [37, 29], &device);
-        let host = bernoulli(probs.clone(), &mut StdRng::seed_from_u64(4));
-        let generic = bernoulli_generic(probs, &mut StdRng::seed_from_u64(4));
-        let (host, generic): (Vec<f32>, Vec<f32>) = (
-            host.into_data().to_vec().unwrap(),
-            generic.into_data().to_vec().unwrap(),
-        );
-        assert_eq!(host, generic);
-        // An odd count uses the last draw's high bits, like an even one's first element.
-        let ones = host.iter().filter(|&&x| x == 1.0).count();
-        assert!(ones > 0 && ones < host.len());
+        let probs = |rows: usize, columns: usize| {
+            uniform::<B, _, 2>(&mut StdRng::seed_from_u64(3), [rows, columns], &device)
+        };
+        let layouts = [
+            ("row-major", probs(37, 29)),
+            ("column-major", probs(29, 37).transpose()),
+            ("sliced", probs(40, 33).slice([2..39, 1..30])),
+        ];
+        for (layout, probs) in layouts {
+            let host = bernoulli(probs.clone(), &mut StdRng::seed_from_u64(4));
+            let generic = bernoulli_generic(probs, &mut StdRng::seed_from_u64(4));
+            let (host, generic): (Vec<f32>, Vec<f32>) = (
+                host.into_data().to_vec().unwrap(),
+                generic.into_data().to_vec().unwrap(),
+            );
+            assert_eq!(host, generic, "{layout}");
+            // An odd count uses the last draw's high bits, like an even one's first element.
+            let ones = host.iter().filter(|&&x| x == 1.0).count();
+            assert!(ones > 0 && ones < host.len(), "{layout}");
+        }
     }
 
     #[test]
