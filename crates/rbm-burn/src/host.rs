@@ -148,13 +148,9 @@ pub(crate) fn matmul_add_row<B: Backend>(
     b: Tensor<B, 2>,
     row: Option<&Tensor<B, 1>>,
 ) -> Result<Tensor<B, 2>, (Tensor<B, 2>, Tensor<B, 2>)> {
-    if TypeId::of::<B>() != TypeId::of::<NdArray<f32>>() {
+    let Some([m, _, n]) = product_shape::<B>(&a, &b) else {
         return Err((a, b));
-    }
-    let ([m, k], [k_rhs, n]) = (a.dims(), b.dims());
-    if k != k_rhs || m == 0 || n == 0 || k == 0 {
-        return Err((a, b));
-    }
+    };
     let row = match row.map(|row| row.to_data().into_vec::<f32>()) {
         None => None,
         Some(Ok(row)) if row.len() == n => Some(row),
@@ -211,9 +207,9 @@ pub(crate) fn matmul_accumulate<B: Backend>(
     b: Tensor<B, 2>,
     beta: f64,
 ) -> Result<Tensor<B, 2>, [Tensor<B, 2>; 3]> {
-    let ([m, k], [k_rhs, n]) = (a.dims(), b.dims());
-    if acc.dims() != [m, n] || k != k_rhs || m == 0 || n == 0 || k == 0 {
-        return Err([acc, a, b]);
+    match product_shape::<B>(&a, &b) {
+        Some([m, _, n]) if acc.dims() == [m, n] => {}
+        _ => return Err([acc, a, b]),
     }
     let mut acc = match host_array(acc) {
         Ok(acc) => acc,
@@ -239,6 +235,16 @@ pub(crate) fn matmul_accumulate<B: Backend>(
         Ok(()) => Ok(from_host_array(acc)),
         Err((a, b)) => Err([from_host_array(acc), a, b]),
     }
+}
+
+/// `[m, k, n]` for a product `a · b` that the host GEMM takes: `B` is `NdArray<f32>` and the
+/// shapes are `[m, k]` and `[k, n]` with no size 0. `None` leaves the product (and the error
+/// for mismatched shapes) to Burn.
+fn product_shape<B: Backend>(a: &Tensor<B, 2>, b: &Tensor<B, 2>) -> Option<[usize; 3]> {
+    let ([m, k], [k_rhs, n]) = (a.dims(), b.dims());
+    let takes =
+        TypeId::of::<B>() == TypeId::of::<NdArray<f32>>() && k == k_rhs && m > 0 && n > 0 && k > 0;
+    takes.then_some([m, k, n])
 }
 
 /// Where [`gemm_into`] writes: element `[i, j]` at `ptr + i·row_stride + j·column_stride`,
@@ -419,21 +425,49 @@ mod tests {
     use super::*;
     use rand::{rngs::Xoshiro256PlusPlus, SeedableRng};
 
+    /// A `[rows, cols]` matrix of uniform values in `[−1, 1)`.
+    fn random_matrix(
+        rng: &mut Xoshiro256PlusPlus,
+        rows: usize,
+        cols: usize,
+    ) -> Tensor<NdArray<f32>, 2> {
+        let mut values = vec![0.0; rows * cols];
+        fill_uniform(rng, &mut values);
+        let values: Vec<f32> = values.iter().map(|u| 2.0 * u - 1.0).collect();
+        Tensor::from_data(TensorData::new(values, [rows, cols]), &Default::default())
+    }
+
+    fn to_f64(t: &Tensor<NdArray<f32>, 2>) -> Vec<f64> {
+        t.to_data().iter::<f32>().map(f64::from).collect()
+    }
+
+    /// `(Σ_l a_il b_lj, Σ_l |a_il b_lj|)` in `f64` for every `[i, j]`, row-major, and the
+    /// worst-case relative rounding `γ_k = k u / (1 − k u)`, `u = 2⁻²⁴`, of a length-`k` dot
+    /// product in `f32`.
+    fn exact_product(a: &[f64], b: &[f64], [m, k, n]: [usize; 3]) -> (Vec<(f64, f64)>, f64) {
+        let mut out = Vec::with_capacity(m * n);
+        for i in 0..m {
+            for j in 0..n {
+                let (mut exact, mut magnitude) = (0.0, 0.0);
+                for l in 0..k {
+                    exact += a[i * k + l] * b[l * n + j];
+                    magnitude += (a[i * k + l] * b[l * n + j]).abs();
+                }
+                out.push((exact, magnitude));
+            }
+        }
+        let u = 2f64.powi(-24);
+        (out, k as f64 * u / (1.0 - k as f64 * u))
+    }
+
     /// `a · b` by the host GEMM matches an `f64` product within the worst-case rounding of a
     /// length-`k` dot product in `f32`, `γ_k Σ_l |a_il b_lj|` with `γ_k = k u / (1 − k u)`,
     /// `u = 2⁻²⁴`: for standard, transposed and sliced operands and for outputs wider and
     /// taller than they are high.
     #[test]
     fn host_matmul_matches_the_exact_product_for_any_strides() {
-        type B = NdArray<f32>;
-        let device = Default::default();
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
-        let mut random = |rows: usize, cols: usize| {
-            let mut values = vec![0.0; rows * cols];
-            fill_uniform(&mut rng, &mut values);
-            let values: Vec<f32> = values.iter().map(|u| 2.0 * u - 1.0).collect();
-            Tensor::<B, 2>::from_data(TensorData::new(values, [rows, cols]), &device)
-        };
+        let mut random = |rows: usize, cols: usize| random_matrix(&mut rng, rows, cols);
         for (m, k, n) in [
             (1, 1, 1),
             (3, 5, 2),
@@ -452,30 +486,18 @@ mod tests {
                 ),
             ];
             for (case, (a, b)) in cases.into_iter().enumerate() {
-                let to_f64 = |t: &Tensor<B, 2>| -> Vec<f64> {
-                    t.to_data().iter::<f32>().map(f64::from).collect()
-                };
-                let (a_host, b_host) = (to_f64(&a), to_f64(&b));
+                let (expected, gamma) = exact_product(&to_f64(&a), &to_f64(&b), [m, k, n]);
                 let got =
                     matmul(a, b).unwrap_or_else(|_| panic!("NdArray<f32> takes the host path"));
                 assert_eq!(got.dims(), [m, n]);
-                let got = to_f64(&got);
-                let u = 2f64.powi(-24);
-                let gamma = k as f64 * u / (1.0 - k as f64 * u);
-                for i in 0..m {
-                    for j in 0..n {
-                        let (mut exact, mut magnitude) = (0.0, 0.0);
-                        for l in 0..k {
-                            exact += a_host[i * k + l] * b_host[l * n + j];
-                            magnitude += (a_host[i * k + l] * b_host[l * n + j]).abs();
-                        }
-                        let error = (got[i * n + j] - exact).abs();
-                        assert!(
-                            error <= gamma * magnitude,
-                            "case {case} of {m}x{k}x{n}: [{i}, {j}] = {}, exact {exact}",
-                            got[i * n + j]
-                        );
-                    }
+                for (index, (got, (exact, magnitude))) in
+                    to_f64(&got).iter().zip(expected).enumerate()
+                {
+                    let (i, j) = (index / n, index % n);
+                    assert!(
+                        (got - exact).abs() <= gamma * magnitude,
+                        "case {case} of {m}x{k}x{n}: [{i}, {j}] = {got}, exact {exact}"
+                    );
                 }
             }
         }
@@ -521,17 +543,10 @@ mod tests {
         type B = NdArray<f32>;
         let device = Default::default();
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(6);
-        let mut random = |rows: usize, cols: usize| {
-            let mut values = vec![0.0; rows * cols];
-            fill_uniform(&mut rng, &mut values);
-            let values: Vec<f32> = values.iter().map(|u| 2.0 * u - 1.0).collect();
-            Tensor::<B, 2>::from_data(TensorData::new(values, [rows, cols]), &device)
-        };
+        let mut random = |rows: usize, cols: usize| random_matrix(&mut rng, rows, cols);
         let (m, k, n) = (23, 40, 17);
         let (a, b) = (random(k, m).transpose(), random(k, n));
-        let to_f64 =
-            |t: &Tensor<B, 2>| -> Vec<f64> { t.to_data().iter::<f32>().map(f64::from).collect() };
-        let (a64, b64) = (to_f64(&a), to_f64(&b));
+        let (product, gamma) = exact_product(&to_f64(&a), &to_f64(&b), [m, k, n]);
         for (layout, acc) in [
             ("row-major", random(m, n)),
             ("column-major", random(n, m).transpose()),
@@ -544,25 +559,20 @@ mod tests {
                 before,
                 "{layout}: the shared accumulator changed"
             );
-            let got = to_f64(&got);
             let u = 2f64.powi(-24);
-            let gamma = k as f64 * u / (1.0 - k as f64 * u);
-            for i in 0..m {
-                for j in 0..n {
-                    let (mut product, mut magnitude) = (0.0, 0.0);
-                    for l in 0..k {
-                        product += -0.5 * a64[i * k + l] * b64[l * n + j];
-                        magnitude += (0.5 * a64[i * k + l] * b64[l * n + j]).abs();
-                    }
-                    let scaled = 0.9 * before[i * n + j];
-                    let exact = scaled + product;
-                    let bound = gamma * magnitude + 2.0 * u * (scaled.abs() + magnitude);
-                    assert!(
-                        (got[i * n + j] - exact).abs() <= bound,
-                        "{layout} [{i}, {j}] = {}, exact {exact}",
-                        got[i * n + j]
-                    );
-                }
+            for (index, (got, (ab, ab_magnitude))) in to_f64(&got).iter().zip(&product).enumerate()
+            {
+                // The product scaled by β = −0.5, exactly (a power of two).
+                let (product, magnitude) = (-0.5 * ab, 0.5 * ab_magnitude);
+                let scaled = 0.9 * before[index];
+                let exact = scaled + product;
+                let bound = gamma * magnitude + 2.0 * u * (scaled.abs() + magnitude);
+                assert!(
+                    (got - exact).abs() <= bound,
+                    "{layout} [{}, {}] = {got}, exact {exact}",
+                    index / n,
+                    index % n
+                );
             }
         }
         // Mismatched accumulators and other backends are handed back.
