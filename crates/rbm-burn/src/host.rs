@@ -625,6 +625,11 @@ mod tests {
         let a = Tensor::<B, 2>::ones([2, 3], &device);
         // Mismatched inner sizes: handed back, so that Burn's own product reports them.
         assert!(matmul(a.clone(), Tensor::ones([4, 2], &device)).is_err());
+        // A bias row of the wrong length, likewise.
+        let wrong_row = Tensor::<B, 1>::ones([3], &device);
+        assert!(
+            matmul_add_row(a.clone(), Tensor::ones([3, 2], &device), Some(&wrong_row)).is_err()
+        );
         // Empty operands.
         assert!(matmul(
             Tensor::<B, 2>::ones([0, 3], &device),
