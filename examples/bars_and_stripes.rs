@@ -63,7 +63,7 @@ fn run<B: Backend>(args: &Args, device: &B::Device) -> rbm_burn::Result<()> {
         .with_k(args.k)
         .with_persistent(args.persistent)
         .with_batch_size(args.batch_size)
-        .with_epochs(10)
+        .with_epochs(args.epochs)
         .with_learning_rate(args.learning_rate)
         .with_final_momentum(args.momentum)
         .with_weight_decay(args.weight_decay)
@@ -80,16 +80,17 @@ fn run<B: Backend>(args: &Args, device: &B::Device) -> rbm_burn::Result<()> {
         args.side,
         args.side
     );
-    // Train in rounds of ten epochs; `fit` continues the learner's schedule and chains.
+    // Train in rounds of ten epochs: `fit_until` stops at the given epoch of the schedule, and
+    // the next call continues it (momentum, chains, random stream).
     let repeated = data.clone().repeat_dim(0, 10);
     let mut rbm = rbm;
-    let mut trained = 0;
     let mut end = start;
-    while trained < args.epochs {
-        let (next, history) = learner.fit(rbm, &repeated)?;
+    while learner.epoch() < args.epochs {
+        let stop = learner.epoch() + 10;
+        let (next, history) = learner.fit_until(rbm, &repeated, None, &mut (), stop)?;
         rbm = next;
-        trained += history.epochs.len();
-        let last = history.last().expect("ten epochs ran");
+        let trained = learner.epoch();
+        let Some(last) = history.last() else { break };
         end = rbm
             .log_likelihood_exact(data.clone())?
             .mean()

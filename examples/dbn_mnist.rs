@@ -8,9 +8,14 @@
 //! cargo run --release --example dbn_mnist -- --train-limit 2000 --pretrain-epochs 1 --finetune-epochs 2
 //! ```
 //!
-//! Writes into `--out` (default `dbn_mnist_out/`): `model.mpk` (the fine-tuned classifier),
-//! `dbn.mpk` (the pre-trained stack), `config.json`, `pretrain_metrics.csv`,
-//! `finetune_metrics.csv`, `filters.png` (layer-1 filters) and `samples.png` (DBN samples).
+//! Writes into `--out` (default `dbn_mnist_out/`): `model.mpk` (the fine-tuned classifier, a
+//! Burn record), `pretrained.dbn` (the pre-trained stack, for `Dbn::load`), `config.json`,
+//! `pretrain.ckpt` (the pre-training checkpoint, rewritten every `--checkpoint-every` epochs),
+//! `pretrain_metrics.csv`, `finetune_metrics.csv`, `filters.png` (layer-1 filters) and
+//! `samples.png` (DBN samples). Every file is written atomically.
+//!
+//! An interrupted run (a crash, `kill -9`, a power cut) continues from its last checkpoint
+//! when the same command is run again with `--resume DIR` (DIR being its `--out`).
 
 use clap::Parser;
 use rbm_burn_examples::cli::exit_on_error;

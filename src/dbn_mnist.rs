@@ -17,7 +17,7 @@ use dbn::rbm_burn::rand::rngs::StdRng;
 use dbn::rbm_burn::rand::SeedableRng;
 use dbn::rbm_burn::{ContrastiveDivergenceConfig, DatasetSource, EpochMetrics};
 use dbn::{
-    ClassDataset, DbnConfig, FineTuneConfig, FineTuneHistory, FineTuneMetrics, Mlp, MlpConfig,
+    ClassDataset, Dbn, DbnConfig, FineTuneConfig, FineTuneHistory, FineTuneMetrics, Mlp, MlpConfig,
     PretrainHistory, PretrainObserver,
 };
 
@@ -73,6 +73,14 @@ pub struct Args {
     /// Directory for the model, config, metrics and images.
     #[arg(long, default_value = "dbn_mnist_out")]
     pub out: PathBuf,
+    /// Write a pre-training checkpoint (`pretrain.ckpt` in the output directory) after every
+    /// N epochs of each layer.
+    #[arg(long, default_value_t = 1)]
+    pub checkpoint_every: usize,
+    /// Continue the interrupted run whose output directory is DIR (use the same other flags):
+    /// pre-training goes on from DIR's last checkpoint, then fine-tuning runs.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
     /// Settings of a published run.
     #[arg(long, value_enum)]
     pub preset: Option<Preset>,
@@ -114,6 +122,8 @@ pub struct Report {
 
 /// Number of classes of MNIST.
 const CLASSES: usize = 10;
+/// The pre-training checkpoint in the output directory.
+pub const CHECKPOINT: &str = "pretrain.ckpt";
 /// Filters shown in `filters.png` and samples in `samples.png`.
 const TILES: usize = 100;
 
@@ -165,6 +175,14 @@ impl PretrainObserver for PretrainPrinter {
         );
     }
 
+    fn on_checkpoint(&mut self, layer: usize, epochs_done: usize, path: &Path) {
+        println!(
+            "  checkpoint: layer {} after epoch {epochs_done} in {}",
+            layer + 1,
+            path.display()
+        );
+    }
+
     fn on_epoch_end(&mut self, layer: usize, m: &EpochMetrics) {
         println!(
             "  layer {} epoch {:3}: reconstruction error {:.4}, free energy {:8.2}, {:.1} s",
@@ -185,13 +203,40 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
     if args.sample_steps == 0 {
         return Err("--sample-steps must be at least 1".into());
     }
+    if let Some(dir) = &args.resume {
+        if !dir.join("config.json").is_file() {
+            return Err(format!(
+                "--resume {}: there is no config.json; give the --out directory of an \
+                 interrupted run",
+                dir.display()
+            )
+            .into());
+        }
+    }
     let data = args.data.load()?;
     let pixels = data.train.pixels();
     let train = class_dataset(&data.train)?;
     let test = class_dataset(&data.test)?;
     let config = args.run_config(pixels, train.len(), test.len());
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| format!("creating {}: {e}", args.out.display()))?;
+    let out = args.resume.as_ref().unwrap_or(&args.out);
+    let checkpoint = out.join(CHECKPOINT);
+    let config_path = out.join("config.json");
+    if args.resume.is_some() {
+        // The checkpoint must be this run's: the same settings as the interrupted one.
+        let saved = std::fs::read_to_string(&config_path)
+            .map_err(|e| format!("resuming: reading {}: {e}", config_path.display()))?;
+        if saved != config.to_string() {
+            return Err(format!(
+                "resuming: {} was written with other settings; give the flags of the \
+                 interrupted run\n  saved: {saved}\n  now:   {config}",
+                config_path.display()
+            )
+            .into());
+        }
+    } else {
+        std::fs::create_dir_all(out).map_err(|e| format!("creating {}: {e}", out.display()))?;
+        write_bytes_atomically(&config_path, config.to_string().as_bytes())?;
+    }
     println!(
         "DBN {:?} on {} MNIST training images ({} test), backend {}",
         config.dbn.layers,
@@ -203,11 +248,27 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
     // Greedy pre-training, streaming the images batch by batch.
     let started = Instant::now();
     let mut printer = PretrainPrinter;
-    let (dbn, pretrain_history) = config.dbn.init::<B>(device)?.pretrain_with(
-        &config.dbn,
-        &DatasetSource::new(train.clone()),
-        &mut printer,
-    )?;
+    let source = DatasetSource::new(train.clone());
+    let every = args.checkpoint_every;
+    let (dbn, pretrain_history) = if args.resume.is_some() {
+        println!("resuming pre-training from {}", checkpoint.display());
+        Dbn::resume_pretraining(
+            &checkpoint,
+            &config.dbn,
+            &source,
+            &mut printer,
+            every,
+            device,
+        )?
+    } else {
+        config.dbn.init::<B>(device)?.pretrain_with_checkpoints(
+            &config.dbn,
+            &source,
+            &mut printer,
+            &checkpoint,
+            every,
+        )?
+    };
     let pretrain_seconds = started.elapsed().as_secs_f64();
     println!("pre-training took {pretrain_seconds:.0} s");
 
@@ -236,7 +297,7 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
     );
 
     let files = write_outputs(
-        &args.out,
+        out,
         &config,
         &dbn,
         &pretrained.valid(),
@@ -309,13 +370,11 @@ fn write_outputs<B: Backend>(
     let path = out.join("model.mpk");
     save_module_atomically(classifier, &path)?;
     files.push(path);
-    let path = out.join("dbn.mpk");
-    save_module_atomically(dbn, &path)?;
+    let path = out.join("pretrained.dbn");
+    dbn.save(&path)?;
     files.push(path);
-
-    let path = out.join("config.json");
-    write_bytes_atomically(&path, config.to_string().as_bytes())?;
-    files.push(path);
+    files.push(out.join("config.json"));
+    files.push(out.join(CHECKPOINT));
 
     let mut csv = String::from(
         "layer,epoch,reconstruction_error,free_energy_train,pseudo_log_likelihood,seconds\n",

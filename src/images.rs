@@ -152,11 +152,16 @@ pub fn save_grid_png(
         }
     }
     crate::files::write_atomically(path, |temporary| {
-        image.save_with_format(temporary, image::ImageFormat::Png)
+        image
+            .save_with_format(temporary, image::ImageFormat::Png)
+            .map_err(std::io::Error::other)
     })
     .map_err(|e| ImageError::Write {
-        path: e.path,
-        source: e.source,
+        path: path.display().to_string(),
+        source: match e {
+            rbm_burn::RbmError::File { problem, .. } => Box::new(problem),
+            other => Box::new(other),
+        },
     })
 }
 

@@ -15,8 +15,10 @@ use thiserror::Error;
 /// The environment variable that points at the MNIST directory.
 pub const MNIST_DIR_VARIABLE: &str = "MNIST_DIR";
 
-const IMAGES_MAGIC: u32 = 0x0000_0803;
-const LABELS_MAGIC: u32 = 0x0000_0801;
+/// The magic number of IDX files of unsigned bytes with three dimensions (the images).
+pub const IMAGES_MAGIC: u32 = 0x0000_0803;
+/// The magic number of IDX files of unsigned bytes with one dimension (the labels).
+pub const LABELS_MAGIC: u32 = 0x0000_0801;
 
 /// What can go wrong while finding and reading MNIST.
 #[derive(Debug, Error)]

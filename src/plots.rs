@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::files::{write_bytes_atomically, WriteError};
+use crate::files::write_bytes_atomically;
 
 /// Panel size in SVG units.
 const PANEL_WIDTH: f64 = 360.0;
@@ -45,7 +45,7 @@ pub enum PlotError {
     Empty(String),
     /// Writing the file failed.
     #[error(transparent)]
-    Write(#[from] WriteError),
+    Write(#[from] rbm_burn::RbmError),
 }
 
 /// Renders `panels` side by side as one SVG document.

@@ -36,8 +36,9 @@ fn dbn_mnist_runs_end_to_end() {
     let report = run::<NdArray>(&args, &Default::default()).expect("the pipeline runs");
     let names = [
         "model.mpk",
-        "dbn.mpk",
+        "pretrained.dbn",
         "config.json",
+        "pretrain.ckpt",
         "pretrain_metrics.csv",
         "finetune_metrics.csv",
         "filters.png",

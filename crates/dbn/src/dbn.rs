@@ -1,18 +1,18 @@
 //! [`Dbn`]: a stack of RBMs, its greedy pre-training, and sampling from it.
 
-use std::cell::RefCell;
+use std::path::Path;
 
 use burn::module::Module;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
-use rand::rngs::StdRng;
-use rand::{Rng, RngExt, SeedableRng};
+use rand::{Rng, RngExt};
 use rbm_burn::{HiddenUnits, Rbm, TrainingData, VisibleUnits};
 
 use crate::config::DbnConfig;
 use crate::error::{invalid, DbnError, Result};
-use crate::observer::{LayerObserver, PretrainHistory, PretrainObserver};
-use crate::propagate::{column_means, Propagated};
+use crate::observer::{PretrainHistory, PretrainObserver};
+use crate::pretrain::{Checkpointing, Progress};
+use crate::propagate::column_means;
 
 /// Rows read at a time when the bottom layer's visible biases are initialised from the data.
 const MEAN_CHUNK_ROWS: usize = 1024;
@@ -149,11 +149,67 @@ impl<B: Backend> Dbn<B> {
     /// # Errors
     /// As [`Self::pretrain`].
     pub fn pretrain_with<D: TrainingData<B>, O: PretrainObserver + ?Sized>(
-        mut self,
+        self,
         config: &DbnConfig,
         data: &D,
         observer: &mut O,
     ) -> Result<(Self, PretrainHistory)> {
+        self.check_pretraining(config, data)?;
+        Progress::start(self, config).run(config, data, observer, None)
+    }
+
+    /// [`Self::pretrain_with`] that saves a checkpoint to `path` after every `every` epochs of
+    /// each layer and after each layer's last epoch, each time atomically replacing the
+    /// previous one (see [`crate::pretrain`]). After a crash, [`Self::resume_pretraining`]
+    /// continues from the last checkpoint.
+    ///
+    /// # Errors
+    /// As [`Self::pretrain`], [`DbnError::InvalidHyperparameter`] when `every` is 0, and
+    /// [`DbnError::Rbm`] with [`rbm_burn::RbmError::File`] when a checkpoint cannot be written.
+    pub fn pretrain_with_checkpoints<D: TrainingData<B>, O: PretrainObserver + ?Sized>(
+        self,
+        config: &DbnConfig,
+        data: &D,
+        observer: &mut O,
+        path: impl AsRef<Path>,
+        every: usize,
+    ) -> Result<(Self, PretrainHistory)> {
+        Checkpointing::check(every)?;
+        self.check_pretraining(config, data)?;
+        let checkpoints = Checkpointing {
+            path: path.as_ref(),
+            every,
+        };
+        Progress::start(self, config).run(config, data, observer, Some(checkpoints))
+    }
+
+    /// Continues pre-training from the checkpoint at `path`, which
+    /// [`Self::pretrain_with_checkpoints`] wrote with the same `config` and data, and goes on
+    /// writing checkpoints there every `every` epochs. The returned history covers every epoch,
+    /// those before the checkpoint included.
+    ///
+    /// # Errors
+    /// As [`Self::pretrain_with_checkpoints`], and [`DbnError::Rbm`] with
+    /// [`rbm_burn::RbmError::File`] naming `path` for a checkpoint that is missing, damaged, of
+    /// another kind, or written with other settings or sizes ([`rbm_burn::FileProblem::Mismatch`]).
+    pub fn resume_pretraining<D: TrainingData<B>, O: PretrainObserver + ?Sized>(
+        path: impl AsRef<Path>,
+        config: &DbnConfig,
+        data: &D,
+        observer: &mut O,
+        every: usize,
+        device: &B::Device,
+    ) -> Result<(Self, PretrainHistory)> {
+        Checkpointing::check(every)?;
+        config.validate()?;
+        let path = path.as_ref();
+        let progress = Progress::<B>::load(path, config, device)?;
+        let checkpoints = Checkpointing { path, every };
+        progress.run(config, data, observer, Some(checkpoints))
+    }
+
+    /// The checks of [`Self::pretrain_with`] before any training.
+    fn check_pretraining<D: TrainingData<B>>(&self, config: &DbnConfig, data: &D) -> Result<()> {
         config.validate()?;
         if config.layers != self.sizes() {
             return Err(DbnError::LayerMismatch {
@@ -172,42 +228,7 @@ impl<B: Backend> Dbn<B> {
         if data.n_rows() == 0 {
             return Err(DbnError::EmptyData);
         }
-        self.check_input_width(data.n_columns()?)?;
-        let device = self.device();
-        let n_layers = self.n_layers();
-        let mut history = PretrainHistory::default();
-        for layer in 0..n_layers {
-            let mut learner = config
-                .layer_cd(layer)
-                .init::<B>()
-                .map_err(|source| DbnError::Layer { layer, source })?;
-            let rbm = self.layers[layer].clone();
-            let source = Propagated {
-                data,
-                below: &self.layers[..layer],
-                pass_up: config.pass_up,
-                rng: RefCell::new(StdRng::seed_from_u64(
-                    config.layer_cd(layer).seed ^ 0x9E37_79B9_7F4A_7C15,
-                )),
-            };
-            let rbm = if layer == 0 && config.init_visible_bias {
-                init_visible_bias(rbm, &source, &device)
-                    .map_err(|source| DbnError::Layer { layer, source })?
-            } else {
-                rbm
-            };
-            observer.on_layer_start(layer, n_layers, rbm.n_visible(), rbm.n_hidden());
-            let mut layer_observer = LayerObserver {
-                layer,
-                inner: observer,
-            };
-            let (rbm, layer_history) = learner
-                .fit_with(rbm, &source, None, &mut layer_observer)
-                .map_err(|source| DbnError::Layer { layer, source })?;
-            self.layers[layer] = rbm;
-            history.layers.push(layer_history);
-        }
-        Ok((self, history))
+        self.check_input_width(data.n_columns()?)
     }
 
     /// Draws `n` samples from the DBN as a generative model: `gibbs_steps` steps of block Gibbs
@@ -271,7 +292,7 @@ impl<B: Backend> Dbn<B> {
 
 /// Sets the visible biases of the bottom RBM from the data's column means (binary and
 /// Gaussian units; softmax units keep theirs).
-fn init_visible_bias<B: Backend, D: TrainingData<B>>(
+pub(crate) fn init_visible_bias<B: Backend, D: TrainingData<B>>(
     rbm: Rbm<B>,
     data: &D,
     device: &B::Device,

@@ -70,6 +70,7 @@ pub mod error;
 pub mod finetune;
 pub mod mlp;
 pub mod observer;
+pub mod pretrain;
 mod propagate;
 
 pub use config::{DbnConfig, PassUp};

@@ -22,6 +22,10 @@ pub trait PretrainObserver {
 
     /// An epoch of RBM `layer` ended with these metrics.
     fn on_epoch_end(&mut self, _layer: usize, _metrics: &EpochMetrics) {}
+
+    /// A pre-training checkpoint was written to `path` after `epochs_done` epochs of RBM
+    /// `layer`.
+    fn on_checkpoint(&mut self, _layer: usize, _epochs_done: usize, _path: &std::path::Path) {}
 }
 
 impl PretrainObserver for () {}
@@ -37,6 +41,10 @@ impl<O: TrainingObserver> PretrainObserver for EveryLayer<O> {
 
     fn on_epoch_end(&mut self, _layer: usize, metrics: &EpochMetrics) {
         self.0.on_epoch_end(metrics);
+    }
+
+    fn on_checkpoint(&mut self, _layer: usize, epochs_done: usize, path: &std::path::Path) {
+        self.0.on_checkpoint(epochs_done, path);
     }
 }
 

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
-use rand::rngs::StdRng;
+use rand::rngs::Xoshiro256PlusPlus;
 use rbm_burn::{Rbm, RbmError, TrainingData, VisibleUnits};
 
 use crate::config::PassUp;
@@ -16,7 +16,7 @@ pub(crate) struct Propagated<'a, B: Backend, D> {
     pub(crate) data: &'a D,
     pub(crate) below: &'a [Rbm<B>],
     pub(crate) pass_up: PassUp,
-    pub(crate) rng: RefCell<StdRng>,
+    pub(crate) rng: RefCell<Xoshiro256PlusPlus>,
 }
 
 impl<B: Backend, D: TrainingData<B>> Propagated<'_, B, D> {

@@ -27,6 +27,7 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::seq::{index::sample, SliceRandom};
 use rand::SeedableRng;
 
+use crate::checkpoint::{Checkpoints, MONITOR_SALT};
 use crate::data::{check_width, TrainingData};
 use crate::error::{self, RbmError};
 use crate::gradient::{column_mean, GradientEstimate, RbmGradient, WeightStatistic};
@@ -96,7 +97,9 @@ pub struct ContrastiveDivergenceConfig {
     /// (`batch_size`, or fewer when the data set is smaller).
     #[config(default = 100)]
     pub batch_size: usize,
-    /// Epochs that one call of `fit` trains.
+    /// Length of the training schedule in epochs. `fit` trains until the learner's epoch
+    /// counter reaches it: every epoch for a new learner, the remaining ones for a learner
+    /// resumed from a checkpoint.
     #[config(default = 10)]
     pub epochs: usize,
     /// Seed of every random choice of the learner: shuffling, Gibbs sampling, metrics.
@@ -188,6 +191,7 @@ impl ContrastiveDivergenceConfig {
             epoch: 0,
             batch: 0,
             state: None,
+            checkpoints: None,
         })
     }
 }
@@ -200,20 +204,22 @@ impl ContrastiveDivergenceConfig {
 /// no autodiff graph is built, and the updated parameters keep their gradient requirement.
 #[derive(Debug)]
 pub struct ContrastiveDivergence<B: Backend> {
-    config: ContrastiveDivergenceConfig,
-    rng: Xoshiro256PlusPlus,
-    epoch: usize,
-    batch: usize,
-    state: Option<LearnerState<B>>,
+    pub(crate) config: ContrastiveDivergenceConfig,
+    pub(crate) rng: Xoshiro256PlusPlus,
+    pub(crate) epoch: usize,
+    pub(crate) batch: usize,
+    pub(crate) state: Option<LearnerState<B>>,
+    /// Where and how often `fit` writes checkpoints (not part of the checkpoint itself).
+    pub(crate) checkpoints: Option<Checkpoints>,
 }
 
 #[derive(Debug)]
-struct LearnerState<B: Backend> {
-    velocity: RbmGradient<B>,
+pub(crate) struct LearnerState<B: Backend> {
+    pub(crate) velocity: RbmGradient<B>,
     /// Hidden states of the persistent chains, `[chains, n_hidden]`.
-    chains: Option<Tensor<B, 2>>,
+    pub(crate) chains: Option<Tensor<B, 2>>,
     /// Running mean activity of each hidden unit, `[n_hidden]`.
-    hidden_activity: Option<Tensor<B, 1>>,
+    pub(crate) hidden_activity: Option<Tensor<B, 1>>,
 }
 
 impl<B: Backend> ContrastiveDivergence<B> {
@@ -321,11 +327,15 @@ impl<B: Backend> ContrastiveDivergence<B> {
         Ok(rbm)
     }
 
-    /// Trains `rbm` on `data` for `config.epochs` epochs.
+    /// Trains `rbm` on `data` from the current epoch ([`Self::epoch`], 0 for a new learner)
+    /// up to `config.epochs`, writing checkpoints if [`Self::with_checkpoints`] asked for
+    /// them. A learner that has finished its schedule returns `rbm` unchanged and an empty
+    /// history.
     ///
     /// # Errors
-    /// Invalid data (checked before the first update, or per batch for streamed datasets) and
-    /// [`RbmError::Diverged`] naming the first epoch and batch whose update was not finite.
+    /// Invalid data (checked before the first update, or per batch for streamed datasets),
+    /// [`RbmError::Diverged`] naming the first epoch and batch whose update was not finite, and
+    /// [`RbmError::File`] when a checkpoint cannot be written.
     pub fn fit<D: TrainingData<B>>(
         &mut self,
         rbm: Rbm<B>,
@@ -344,10 +354,27 @@ impl<B: Backend> ContrastiveDivergence<B> {
     /// As [`Self::fit`], and invalid validation data.
     pub fn fit_with<D: TrainingData<B>, O: TrainingObserver + ?Sized>(
         &mut self,
+        rbm: Rbm<B>,
+        data: &D,
+        validation: Option<&Tensor<B, 2>>,
+        observer: &mut O,
+    ) -> error::Result<(Rbm<B>, TrainingHistory)> {
+        self.fit_until(rbm, data, validation, observer, self.config.epochs)
+    }
+
+    /// [`Self::fit_with`] that stops once the epoch counter reaches `stop_epoch` (or the end of
+    /// the schedule, if that comes first), so that a caller can do something between epochs
+    /// — save its own checkpoint, say — and then call it again to go on with the schedule.
+    ///
+    /// # Errors
+    /// As [`Self::fit_with`].
+    pub fn fit_until<D: TrainingData<B>, O: TrainingObserver + ?Sized>(
+        &mut self,
         mut rbm: Rbm<B>,
         data: &D,
         validation: Option<&Tensor<B, 2>>,
         observer: &mut O,
+        stop_epoch: usize,
     ) -> error::Result<(Rbm<B>, TrainingHistory)> {
         self.check_model(&rbm)?;
         let n_visible = rbm.n_visible();
@@ -369,19 +396,23 @@ impl<B: Backend> ContrastiveDivergence<B> {
             units.check_data(validation)?;
         }
         let device = rbm.device();
+        // The monitored rows come from a stream of their own, so that a run resumed from a
+        // checkpoint monitors the same rows and draws the same numbers as an uninterrupted one.
         let monitor_rows = self.config.monitor_size.min(n_rows);
-        let mut monitor_indices = sample(&mut self.rng, n_rows, monitor_rows).into_vec();
+        let mut monitor_rng = Xoshiro256PlusPlus::seed_from_u64(self.config.seed ^ MONITOR_SALT);
+        let mut monitor_indices = sample(&mut monitor_rng, n_rows, monitor_rows).into_vec();
         monitor_indices.sort_unstable();
         let monitor = data.rows(&monitor_indices, &units, &device)?;
 
         let batch_size = self.config.batch_size;
         let n_batches = n_rows.div_ceil(batch_size);
-        let mut order: Vec<usize> = (0..n_rows).collect();
         let mut history = TrainingHistory::default();
-        for _ in 0..self.config.epochs {
+        while self.epoch < self.config.epochs.min(stop_epoch) {
             let epoch = self.epoch;
             let momentum = self.momentum();
             let started = Instant::now();
+            // Each epoch's order depends only on the random stream, which checkpoints keep.
+            let mut order: Vec<usize> = (0..n_rows).collect();
             if self.config.shuffle {
                 order.shuffle(&mut self.rng);
             }
@@ -405,6 +436,13 @@ impl<B: Backend> ContrastiveDivergence<B> {
             observer.on_epoch_end(&metrics);
             history.epochs.push(metrics);
             self.set_epoch(epoch + 1);
+            if let Some(checkpoints) = &self.checkpoints {
+                if checkpoints.due(self.epoch, self.config.epochs) {
+                    let path = checkpoints.path.clone();
+                    self.save_checkpoint(&rbm, &path)?;
+                    observer.on_checkpoint(self.epoch, &path);
+                }
+            }
         }
         Ok((rbm, history))
     }

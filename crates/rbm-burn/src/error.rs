@@ -3,7 +3,8 @@
 use thiserror::Error;
 
 /// Everything that can go wrong in `rbm-burn`: invalid hyperparameters, data that does not fit
-/// the model, requests that would take too long, and training that diverged.
+/// the model, requests that would take too long, training that diverged, and files that cannot
+/// be written or read.
 ///
 /// Every variant names the offending field or value so that the message alone says what to fix.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -136,6 +137,14 @@ pub enum RbmError {
         epoch: usize,
         /// Batch (0-based, within the epoch) of the first non-finite update.
         batch: usize,
+    },
+    /// A file could not be written or read, or does not hold what it is loaded as.
+    #[error("{path}: {problem}")]
+    File {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        problem: crate::file::FileProblem,
     },
 }
 

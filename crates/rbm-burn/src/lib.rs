@@ -81,12 +81,15 @@
 pub mod ais;
 pub mod cd;
 pub mod chains;
+pub mod checkpoint;
 pub mod data;
 pub mod error;
 pub mod exact;
+pub mod file;
 pub mod gradient;
 mod host;
 pub mod metrics;
+mod persist;
 pub mod ratings;
 pub mod rbm;
 pub mod sampling;
@@ -96,13 +99,16 @@ pub mod units;
 pub use ais::{AisConfig, AisEstimate, BetaSchedule, ScheduleSegment};
 pub use cd::{ContrastiveDivergence, ContrastiveDivergenceConfig, SparsityConfig};
 pub use chains::{ChainOutput, FillInConfig, GibbsChainConfig};
+pub use checkpoint::CdCheckpointRecord;
 pub use data::{rows_to_tensor, DatasetSource, TrainingData};
 pub use error::{RbmError, Result};
 pub use exact::{exact_log_likelihood_gradient, EnumeratedLayer, MAX_ENUMERATED_UNITS};
+pub use file::FileProblem;
 pub use gradient::RbmGradient;
 pub use metrics::{
     pseudo_log_likelihood, reconstruction_error, EpochMetrics, TrainingHistory, TrainingObserver,
 };
+pub use persist::RbmFileRecord;
 pub use rbm::{matmul, Rbm, RbmConfig, VISIBLE_BIAS_PROBABILITY_CLIP};
 pub use units::{HiddenUnits, VisibleUnits};
 

@@ -3,6 +3,7 @@
 
 use burn::tensor::{activation::log_sigmoid, backend::Backend, Tensor, TensorData};
 use rand::{Rng, RngExt};
+use serde::{Deserialize, Serialize};
 
 use crate::rbm::Rbm;
 use crate::units::VisibleUnits;
@@ -60,7 +61,7 @@ pub fn pseudo_log_likelihood<B: Backend, R: Rng + ?Sized>(
 /// What one epoch of training measured. Free energies and the pseudo-log-likelihood are means
 /// over a fixed subset of the training rows (`monitor_size` of the learner's config) and over
 /// the validation rows, evaluated with the parameters at the end of the epoch.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochMetrics {
     /// Epoch index (0-based, continuing across calls to `fit`).
     pub epoch: usize,
@@ -91,7 +92,7 @@ impl EpochMetrics {
 }
 
 /// The metrics of every epoch of a training run, in order.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrainingHistory {
     /// One entry per epoch.
     pub epochs: Vec<EpochMetrics>,
@@ -114,6 +115,9 @@ pub trait TrainingObserver {
 
     /// Called after each epoch with what it measured.
     fn on_epoch_end(&mut self, _metrics: &EpochMetrics) {}
+
+    /// Called after `fit` wrote a checkpoint to `path`, with the number of epochs done.
+    fn on_checkpoint(&mut self, _epochs_done: usize, _path: &std::path::Path) {}
 }
 
 impl TrainingObserver for () {}

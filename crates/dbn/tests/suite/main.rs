@@ -5,6 +5,7 @@
 mod common;
 mod errors;
 mod handover;
+mod persistence;
 mod training;
 
 /// Lists generic tests for one backend.
@@ -32,6 +33,8 @@ macro_rules! suite {
             errors::bad_stacks_are_rejected,
             errors::bad_data_is_rejected,
             errors::bad_hand_over_is_rejected,
+            persistence::resumed_pretraining_equals_uninterrupted,
+            persistence::wrong_files_and_settings_are_named,
         );
     };
 }

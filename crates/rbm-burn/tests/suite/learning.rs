@@ -283,13 +283,14 @@ pub fn observer_and_metrics_report_each_epoch<B: Backend>(device: &B::Device) {
     let rbm = RbmConfig::new(9, 8).init::<B>(device).unwrap();
     let mut learner = ContrastiveDivergenceConfig::new()
         .with_batch_size(4)
-        .with_epochs(3)
+        .with_epochs(6)
         .with_momentum_switch_epoch(4)
         .init::<B>()
         .unwrap();
     let mut recorder = Recorder::default();
+    // The first half of the schedule, then the rest.
     let (rbm, history) = learner
-        .fit_with(rbm, &data, Some(&validation), &mut recorder)
+        .fit_until(rbm, &data, Some(&validation), &mut recorder, 3)
         .unwrap();
     assert_eq!(recorder.batches.len(), 3 * 4);
     assert_eq!(recorder.batches[5], (1, 1, 4));
@@ -333,6 +334,14 @@ pub fn observer_and_metrics_report_each_epoch<B: Backend>(device: &B::Device) {
         .epochs
         .iter()
         .all(|m| m.free_energy_validation.is_none()));
+    // The schedule is done: another call trains nothing.
+    let (_, third) = learner
+        .fit(
+            RbmConfig::new(9, 8).init::<B>(device).unwrap(),
+            &bars_and_stripes_3x3::<B>(device),
+        )
+        .unwrap();
+    assert!(third.epochs.is_empty());
 }
 
 /// The scikit-learn pseudo-likelihood: for a model whose units are independent (zero weights),

@@ -53,6 +53,8 @@ macro_rules! suite {
             errors::divergence_is_reported_with_epoch_and_batch,
             errors::a_learner_is_for_one_model_size,
             persistence::save_and_load_round_trip,
+            persistence::rbm_files_round_trip_and_name_what_is_wrong,
+            persistence::resumed_training_equals_uninterrupted_training,
             units::gaussian_log_partition_matches_numerical_integration,
             units::softmax_log_partition_matches_enumeration,
             units::relu_free_energy_is_the_stepped_sigmoid_series,

@@ -1,0 +1,296 @@
+//! The greedy layer-wise pre-training loop, its checkpoints and resuming from them.
+//!
+//! A pre-training checkpoint holds the whole stack (the layers below trained, the layer in
+//! training as far as it got, the layers above untouched), which layer is in training, its
+//! learner's complete state ([`rbm_burn::checkpoint`]), the position of the random stream that
+//! samples the data passed up to it (for [`PassUp::Samples`](crate::PassUp::Samples)), the
+//! history so far, and the settings. Resuming from the checkpoint written after an epoch
+//! therefore repeats exactly the updates of an uninterrupted run.
+
+use std::cell::RefCell;
+use std::path::Path;
+
+use burn::record::Record;
+use burn::tensor::backend::Backend;
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::SeedableRng;
+use rbm_burn::checkpoint::RngRecord;
+use rbm_burn::file::{file_error, load_record, save_record, FileProblem};
+use rbm_burn::{
+    CdCheckpointRecord, ContrastiveDivergence, Rbm, RbmFileRecord, TrainingData, TrainingHistory,
+};
+
+use crate::config::DbnConfig;
+use crate::dbn::{init_visible_bias, Dbn};
+use crate::error::{DbnError, Result};
+use crate::observer::{LayerObserver, PretrainHistory, PretrainObserver};
+use crate::propagate::Propagated;
+
+/// The content kind of DBN files (see [`rbm_burn::file`]).
+pub const DBN_KIND: &str = "dbn";
+/// The content kind of pre-training checkpoints.
+pub const PRETRAIN_CHECKPOINT_KIND: &str = "dbn-pretrain-checkpoint";
+
+/// A DBN as a record: its RBMs, bottom first.
+#[derive(Record)]
+pub struct DbnFileRecord<B: Backend> {
+    layers: Vec<RbmFileRecord<B>>,
+}
+
+/// What a pre-training checkpoint holds (see the [module docs](self)).
+#[derive(Record)]
+pub struct PretrainCheckpointRecord<B: Backend> {
+    /// The settings, as JSON.
+    config: String,
+    /// Every RBM of the stack; the one in training is in `learner`.
+    layers: Vec<RbmFileRecord<B>>,
+    /// The RBM in training.
+    layer: usize,
+    learner: CdCheckpointRecord<B>,
+    pass_up_rng: RngRecord,
+    history: Vec<TrainingHistory>,
+}
+
+/// Where pre-training progress stands.
+pub(crate) struct Progress<B: Backend> {
+    layers: Vec<Rbm<B>>,
+    /// The layer in training.
+    layer: usize,
+    /// Its learner and RBM, once its training started.
+    current: Option<(ContrastiveDivergence<B>, Rbm<B>)>,
+    /// The stream that samples the data passed up to `layer`.
+    pass_up_rng: Xoshiro256PlusPlus,
+    history: PretrainHistory,
+}
+
+/// Where and how often checkpoints are written.
+pub(crate) struct Checkpointing<'a> {
+    pub(crate) path: &'a Path,
+    pub(crate) every: usize,
+}
+
+impl Checkpointing<'_> {
+    pub(crate) fn check(every: usize) -> Result<()> {
+        if every == 0 {
+            return Err(crate::error::invalid(
+                "checkpoint every",
+                every,
+                "must be at least 1 epoch",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The stream that samples the data passed up to `layer`.
+fn pass_up_rng(config: &DbnConfig, layer: usize) -> Xoshiro256PlusPlus {
+    Xoshiro256PlusPlus::seed_from_u64(config.layer_cd(layer).seed ^ 0x9E37_79B9_7F4A_7C15)
+}
+
+impl<B: Backend> Progress<B> {
+    /// Nothing trained yet.
+    pub(crate) fn start(dbn: Dbn<B>, config: &DbnConfig) -> Self {
+        Self {
+            layers: dbn.layers,
+            layer: 0,
+            current: None,
+            pass_up_rng: pass_up_rng(config, 0),
+            history: PretrainHistory::default(),
+        }
+    }
+
+    /// Trains the rest of the stack, writing checkpoints if asked to.
+    pub(crate) fn run<D: TrainingData<B>, O: PretrainObserver + ?Sized>(
+        mut self,
+        config: &DbnConfig,
+        data: &D,
+        observer: &mut O,
+        checkpoints: Option<Checkpointing<'_>>,
+    ) -> Result<(Dbn<B>, PretrainHistory)> {
+        let device = self.layers[0].device();
+        let n_layers = self.layers.len();
+        while self.layer < n_layers {
+            let layer = self.layer;
+            let wrap = |source| DbnError::Layer { layer, source };
+            let (mut learner, mut rbm) = match self.current.take() {
+                Some(current) => current,
+                None => {
+                    let learner = config.layer_cd(layer).init::<B>().map_err(wrap)?;
+                    let rbm = self.layers[layer].clone();
+                    let rbm = if layer == 0 && config.init_visible_bias {
+                        init_visible_bias(rbm, data, &device).map_err(wrap)?
+                    } else {
+                        rbm
+                    };
+                    (learner, rbm)
+                }
+            };
+            observer.on_layer_start(layer, n_layers, rbm.n_visible(), rbm.n_hidden());
+            if self.history.layers.len() <= layer {
+                self.history.layers.push(TrainingHistory::default());
+            }
+            let total = learner.config().epochs;
+            let source = Propagated {
+                data,
+                below: &self.layers[..layer],
+                pass_up: config.pass_up,
+                rng: RefCell::new(self.pass_up_rng.clone()),
+            };
+            loop {
+                let stop = match &checkpoints {
+                    Some(c) => (learner.epoch() / c.every + 1) * c.every,
+                    None => total,
+                };
+                let mut layer_observer = LayerObserver {
+                    layer,
+                    inner: &mut *observer,
+                };
+                let (trained, history) = learner
+                    .fit_until(rbm, &source, None, &mut layer_observer, stop)
+                    .map_err(wrap)?;
+                rbm = trained;
+                self.history.layers[layer].epochs.extend(history.epochs);
+                if let Some(c) = &checkpoints {
+                    let record = PretrainCheckpointRecord {
+                        config: config.to_string(),
+                        layers: self.layers.iter().map(RbmFileRecord::of).collect(),
+                        layer,
+                        learner: learner.checkpoint_record(&rbm),
+                        pass_up_rng: RngRecord::new(source.rng.borrow().clone()),
+                        history: self.history.layers.clone(),
+                    };
+                    save_record(c.path, PRETRAIN_CHECKPOINT_KIND, record)?;
+                    observer.on_checkpoint(layer, learner.epoch(), c.path);
+                }
+                if learner.epoch() >= total {
+                    break;
+                }
+            }
+            self.layers[layer] = rbm;
+            self.layer += 1;
+            self.pass_up_rng = pass_up_rng(config, self.layer);
+        }
+        Ok((
+            Dbn {
+                layers: self.layers,
+            },
+            self.history,
+        ))
+    }
+
+    /// The progress saved at `path`, which must have been written with the settings `config`.
+    pub(crate) fn load(path: &Path, config: &DbnConfig, device: &B::Device) -> Result<Self> {
+        let record =
+            load_record::<B, PretrainCheckpointRecord<B>>(path, PRETRAIN_CHECKPOINT_KIND, device)?;
+        let mismatch = |what: &str, expected: String, found: String| {
+            DbnError::Rbm(file_error(
+                path,
+                FileProblem::Mismatch {
+                    what: what.into(),
+                    expected,
+                    found,
+                },
+            ))
+        };
+        if record.config != config.to_string() {
+            return Err(mismatch(
+                "the pre-training settings",
+                format!("the settings given, {config}"),
+                record.config,
+            ));
+        }
+        let layers = record
+            .layers
+            .into_iter()
+            .map(|layer| layer.into_rbm(path))
+            .collect::<rbm_burn::Result<Vec<_>>>()?;
+        let layers = Dbn::from_layers(layers)
+            .map_err(|e| {
+                DbnError::Rbm(file_error(
+                    path,
+                    FileProblem::Corrupt {
+                        reason: format!("the layers do not form a DBN: {e}"),
+                    },
+                ))
+            })?
+            .layers;
+        let sizes = Dbn {
+            layers: layers.clone(),
+        }
+        .sizes();
+        if sizes != config.layers {
+            return Err(mismatch(
+                "the layer sizes",
+                format!("{:?}", config.layers),
+                format!("{sizes:?}"),
+            ));
+        }
+        let layer = record.layer;
+        if layer >= layers.len() || record.history.len() != layer + 1 {
+            return Err(mismatch(
+                "the layer in training",
+                format!(
+                    "one of the {} layers, with a history per layer so far",
+                    layers.len()
+                ),
+                format!("layer {layer} with {} histories", record.history.len()),
+            ));
+        }
+        let (learner, rbm) = ContrastiveDivergence::from_checkpoint_record(record.learner, path)?;
+        let expected = (layers[layer].n_visible(), layers[layer].n_hidden());
+        if (rbm.n_visible(), rbm.n_hidden()) != expected {
+            return Err(mismatch(
+                "the size of the RBM in training",
+                format!("{} × {}", expected.0, expected.1),
+                format!("{} × {}", rbm.n_visible(), rbm.n_hidden()),
+            ));
+        }
+        Ok(Self {
+            layers,
+            layer,
+            current: Some((learner, rbm)),
+            pass_up_rng: record.pass_up_rng.into_inner(),
+            history: PretrainHistory {
+                layers: record.history,
+            },
+        })
+    }
+}
+
+impl<B: Backend> Dbn<B> {
+    /// Saves every layer (parameters and unit types) to `path` atomically, in the checked
+    /// container of [`rbm_burn::file`].
+    ///
+    /// # Errors
+    /// [`DbnError::Rbm`] with [`rbm_burn::RbmError::File`] naming `path`.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let record = DbnFileRecord {
+            layers: self.layers.iter().map(RbmFileRecord::of).collect(),
+        };
+        Ok(save_record(path.as_ref(), DBN_KIND, record)?)
+    }
+
+    /// Loads a DBN saved with [`Dbn::save`] onto `device`.
+    ///
+    /// # Errors
+    /// [`DbnError::Rbm`] with [`rbm_burn::RbmError::File`] naming `path` and what is wrong
+    /// (missing, truncated, damaged, another kind of file such as a single RBM, or layers that
+    /// do not stack).
+    pub fn load(path: impl AsRef<Path>, device: &B::Device) -> Result<Self> {
+        let path = path.as_ref();
+        let record = load_record::<B, DbnFileRecord<B>>(path, DBN_KIND, device)?;
+        let layers = record
+            .layers
+            .into_iter()
+            .map(|layer| layer.into_rbm(path))
+            .collect::<rbm_burn::Result<Vec<_>>>()?;
+        Dbn::from_layers(layers).map_err(|e| {
+            DbnError::Rbm(file_error(
+                path,
+                FileProblem::Corrupt {
+                    reason: format!("the layers do not form a DBN: {e}"),
+                },
+            ))
+        })
+    }
+}
