@@ -235,6 +235,14 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
         }
     } else {
         std::fs::create_dir_all(out).map_err(|e| format!("creating {}: {e}", out.display()))?;
+        // A checkpoint left by an earlier run in this directory must not be resumed as this
+        // run's.
+        match std::fs::remove_file(&checkpoint) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(format!("removing {}: {e}", checkpoint.display()).into())
+            }
+            _ => {}
+        }
         write_bytes_atomically(&config_path, config.to_string().as_bytes())?;
     }
     println!(
@@ -250,7 +258,8 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
     let mut printer = PretrainPrinter;
     let source = DatasetSource::new(train.clone());
     let every = args.checkpoint_every;
-    let (dbn, pretrain_history) = if args.resume.is_some() {
+    // A run killed before its first checkpoint starts pre-training again.
+    let (dbn, pretrain_history) = if args.resume.is_some() && checkpoint.exists() {
         println!("resuming pre-training from {}", checkpoint.display());
         Dbn::resume_pretraining(
             &checkpoint,

@@ -11,7 +11,7 @@ pub use rbm_burn::file::{write_atomically, write_bytes_atomically};
 
 /// Saves `module`'s record to `path` (a `.mpk` file in Burn's named MessagePack format, full
 /// precision) atomically. Burn's recorder picks the extension itself, so its file is written
-/// as `.NAME.PID.mpk` beside `path` and then renamed.
+/// as `.NAME.PID-N.mpk` beside `path` and then renamed.
 ///
 /// # Errors
 /// [`rbm_burn::RbmError::File`] naming `path`.
@@ -21,10 +21,15 @@ pub fn save_module_atomically<B: Backend, M: Module<B>>(
 ) -> rbm_burn::Result<()> {
     let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
     write_atomically(path, |temporary| {
-        module
+        let saved = temporary.with_extension("mpk");
+        let result = module
             .clone()
             .save_file(temporary, &recorder)
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
-        std::fs::rename(temporary.with_extension("mpk"), temporary)
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|()| std::fs::rename(&saved, temporary));
+        if result.is_err() {
+            let _ = std::fs::remove_file(&saved);
+        }
+        result
     })
 }

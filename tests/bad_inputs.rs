@@ -84,6 +84,35 @@ fn every_bad_input_gives_its_error_and_none_panics() {
         .save(file("stack.dbn"))
         .unwrap();
     let empty_dir = tempfile::tempdir().unwrap();
+    // A finished pre-training checkpoint of a 4-3-2 stack.
+    let small_dbn = DbnConfig::new(vec![4, 3, 2])
+        .with_cd(vec![ContrastiveDivergenceConfig::new().with_epochs(1)]);
+    let rows: Vec<&[f32]> = vec![&[0.0, 1.0, 1.0, 0.0]; 6];
+    small_dbn
+        .init::<B>(&device())
+        .unwrap()
+        .pretrain_with_checkpoints(
+            &small_dbn,
+            &tensor(&rows),
+            &mut (),
+            file("pretrain.ckpt"),
+            1,
+        )
+        .unwrap();
+    let resume = {
+        let (config, path) = (small_dbn.clone(), file("pretrain.ckpt"));
+        move |data: Tensor<B, 2>| {
+            fails(Dbn::<B>::resume_pretraining(
+                &path,
+                &config,
+                &data,
+                &mut (),
+                1,
+                &device(),
+            ))
+        }
+    };
+    let resume_wide = resume.clone();
 
     let binary = tensor(&[&[0.0, 1.0, 1.0, 0.0]]);
     let cd = ContrastiveDivergenceConfig::new;
@@ -362,6 +391,16 @@ fn every_bad_input_gives_its_error_and_none_panics() {
                 )
             }),
             "LabelOutOfRange { row: 1, label: 12, n_classes: 10 }",
+        ),
+        (
+            "resuming with data of another width",
+            Box::new(move || resume_wide(tensor(&[&[0.0, 1.0, 1.0, 0.0, 1.0]]))),
+            "InputWidth { expected: 4, actual: 5 }",
+        ),
+        (
+            "resuming with NaN in the data",
+            Box::new(move || resume(tensor(&[&[0.0, f32::NAN, 1.0, 0.0]]))),
+            "NonFiniteData",
         ),
         // The examples' command-line flags.
         (

@@ -202,6 +202,7 @@ impl<B: Backend> Dbn<B> {
     ) -> Result<(Self, PretrainHistory)> {
         Checkpointing::check(every)?;
         config.validate()?;
+        check_data(config, data)?;
         let path = path.as_ref();
         let progress = Progress::<B>::load(path, config, device)?;
         let checkpoints = Checkpointing { path, every };
@@ -225,10 +226,7 @@ impl<B: Backend> Dbn<B> {
                 actual: format!("{} input units", self.layers[0].visible_units),
             });
         }
-        if data.n_rows() == 0 {
-            return Err(DbnError::EmptyData);
-        }
-        self.check_input_width(data.n_columns()?)
+        check_data(config, data)
     }
 
     /// Draws `n` samples from the DBN as a generative model: `gibbs_steps` steps of block Gibbs
@@ -288,6 +286,20 @@ impl<B: Backend> Dbn<B> {
         }
         Ok(())
     }
+}
+
+/// Checks that `data` is what the input layer of `config` takes: rows of its width, with
+/// values its units allow (streamed sources check each batch as it is read instead).
+fn check_data<B: Backend, D: TrainingData<B>>(config: &DbnConfig, data: &D) -> Result<()> {
+    if data.n_rows() == 0 {
+        return Err(DbnError::EmptyData);
+    }
+    let (expected, actual) = (config.layers[0], data.n_columns()?);
+    if actual != expected {
+        return Err(DbnError::InputWidth { expected, actual });
+    }
+    data.check_values(&config.visible_units)
+        .map_err(|source| DbnError::Layer { layer: 0, source })
 }
 
 /// Sets the visible biases of the bottom RBM from the data's column means (binary and

@@ -4,13 +4,15 @@
 //! training as far as it got, the layers above untouched), which layer is in training, its
 //! learner's complete state ([`rbm_burn::checkpoint`]), the position of the random stream that
 //! samples the data passed up to it (for [`PassUp::Samples`](crate::PassUp::Samples)), the
-//! history so far, and the settings. Resuming from the checkpoint written after an epoch
-//! therefore repeats exactly the updates of an uninterrupted run.
+//! history so far, and the settings. Reading the monitored rows of a layer draws nothing from
+//! that stream ([`TrainingData::monitor_rows`]), so how often checkpoints are written does not
+//! change the updates either. Resuming from the checkpoint written after an epoch therefore
+//! repeats exactly the updates of an uninterrupted run.
 
 use std::cell::RefCell;
 use std::path::Path;
 
-use burn::record::Record;
+use burn::record::{PrecisionSettings, Record};
 use burn::tensor::backend::Backend;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
@@ -37,11 +39,23 @@ pub struct DbnFileRecord<B: Backend> {
     layers: Vec<RbmFileRecord<B>>,
 }
 
+impl<B: Backend> Record<B> for DbnConfig {
+    type Item<S: PrecisionSettings> = DbnConfig;
+
+    fn into_item<S: PrecisionSettings>(self) -> Self::Item<S> {
+        self
+    }
+
+    fn from_item<S: PrecisionSettings>(item: Self::Item<S>, _: &B::Device) -> Self {
+        item
+    }
+}
+
 /// What a pre-training checkpoint holds (see the [module docs](self)).
 #[derive(Record)]
 pub struct PretrainCheckpointRecord<B: Backend> {
-    /// The settings, as JSON.
-    config: String,
+    /// The settings.
+    config: DbnConfig,
     /// Every RBM of the stack; the one in training is in `learner`.
     layers: Vec<RbmFileRecord<B>>,
     /// The RBM in training.
@@ -81,6 +95,9 @@ impl Checkpointing<'_> {
         Ok(())
     }
 }
+
+/// Mixed into a layer's seed for the stream that samples its monitored rows.
+const MONITOR_PASS_UP_SALT: u64 = 0x6d6f_6e69_746f_7221;
 
 /// The stream that samples the data passed up to `layer`.
 fn pass_up_rng(config: &DbnConfig, layer: usize) -> Xoshiro256PlusPlus {
@@ -135,6 +152,7 @@ impl<B: Backend> Progress<B> {
                 below: &self.layers[..layer],
                 pass_up: config.pass_up,
                 rng: RefCell::new(self.pass_up_rng.clone()),
+                monitor_seed: config.layer_cd(layer).seed ^ MONITOR_PASS_UP_SALT,
             };
             loop {
                 let stop = match &checkpoints {
@@ -152,7 +170,7 @@ impl<B: Backend> Progress<B> {
                 self.history.layers[layer].epochs.extend(history.epochs);
                 if let Some(c) = &checkpoints {
                     let record = PretrainCheckpointRecord {
-                        config: config.to_string(),
+                        config: config.clone(),
                         layers: self.layers.iter().map(RbmFileRecord::of).collect(),
                         layer,
                         learner: learner.checkpoint_record(&rbm),
@@ -192,11 +210,12 @@ impl<B: Backend> Progress<B> {
                 },
             ))
         };
-        if record.config != config.to_string() {
+        // (Both serialised by the same code: equal settings give equal text.)
+        if record.config.to_string() != config.to_string() {
             return Err(mismatch(
                 "the pre-training settings",
                 format!("the settings given, {config}"),
-                record.config,
+                record.config.to_string(),
             ));
         }
         let layers = record

@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use rand::rngs::Xoshiro256PlusPlus;
+use rand::SeedableRng;
 use rbm_burn::{Rbm, RbmError, TrainingData, VisibleUnits};
 
 use crate::config::PassUp;
@@ -17,16 +18,20 @@ pub(crate) struct Propagated<'a, B: Backend, D> {
     pub(crate) below: &'a [Rbm<B>],
     pub(crate) pass_up: PassUp,
     pub(crate) rng: RefCell<Xoshiro256PlusPlus>,
+    /// Seed of the stream that samples the monitored rows afresh at every read, so that those
+    /// reads draw nothing from `rng`.
+    pub(crate) monitor_seed: u64,
 }
 
 impl<B: Backend, D: TrainingData<B>> Propagated<'_, B, D> {
-    /// Passes `visible` (rows for the bottom layer) up through every layer of `below`.
-    fn up(&self, visible: Tensor<B, 2>) -> Tensor<B, 2> {
+    /// Passes `visible` (rows for the bottom layer) up through every layer of `below`,
+    /// sampling from `rng` for [`PassUp::Samples`].
+    fn up(&self, visible: Tensor<B, 2>, rng: &mut Xoshiro256PlusPlus) -> Tensor<B, 2> {
         self.below
             .iter()
             .fold(visible, |v, rbm| match self.pass_up {
                 PassUp::Probabilities => rbm.hidden_probs(v),
-                PassUp::Samples => rbm.sample_hidden(v, &mut *self.rng.borrow_mut()),
+                PassUp::Samples => rbm.sample_hidden(v, rng),
             })
     }
 
@@ -64,11 +69,44 @@ impl<B: Backend, D: TrainingData<B>> TrainingData<B> for Propagated<'_, B, D> {
         units: &VisibleUnits,
         device: &B::Device,
     ) -> rbm_burn::Result<Tensor<B, 2>> {
+        self.read(indices, units, device, false)
+    }
+
+    fn monitor_rows(
+        &self,
+        indices: &[usize],
+        units: &VisibleUnits,
+        device: &B::Device,
+    ) -> rbm_burn::Result<Tensor<B, 2>> {
+        self.read(indices, units, device, true)
+    }
+}
+
+impl<B: Backend, D: TrainingData<B>> Propagated<'_, B, D> {
+    /// The rows at `indices` passed up; the monitored rows are sampled from a fresh stream
+    /// of `monitor_seed`, the training batches from `rng`.
+    fn read(
+        &self,
+        indices: &[usize],
+        units: &VisibleUnits,
+        device: &B::Device,
+        monitor: bool,
+    ) -> rbm_burn::Result<Tensor<B, 2>> {
+        let read = |units: &VisibleUnits| match monitor {
+            true => self.data.monitor_rows(indices, units, device),
+            false => self.data.rows(indices, units, device),
+        };
         if self.below.is_empty() {
-            return self.data.rows(indices, units, device);
+            return read(units);
         }
-        let input = self.data.rows(indices, &self.input_units(), device)?;
-        Ok(self.up(input))
+        let input = read(&self.input_units())?;
+        Ok(match monitor {
+            true => self.up(
+                input,
+                &mut Xoshiro256PlusPlus::seed_from_u64(self.monitor_seed),
+            ),
+            false => self.up(input, &mut self.rng.borrow_mut()),
+        })
     }
 }
 

@@ -402,7 +402,7 @@ impl<B: Backend> ContrastiveDivergence<B> {
         let mut monitor_rng = Xoshiro256PlusPlus::seed_from_u64(self.config.seed ^ MONITOR_SALT);
         let mut monitor_indices = sample(&mut monitor_rng, n_rows, monitor_rows).into_vec();
         monitor_indices.sort_unstable();
-        let monitor = data.rows(&monitor_indices, &units, &device)?;
+        let monitor = data.monitor_rows(&monitor_indices, &units, &device)?;
 
         let batch_size = self.config.batch_size;
         let n_batches = n_rows.div_ceil(batch_size);

@@ -30,7 +30,6 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::config::Config;
 use burn::record::{PrecisionSettings, Record};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
@@ -40,8 +39,7 @@ use crate::cd::{ContrastiveDivergence, ContrastiveDivergenceConfig, LearnerState
 use crate::error::{self, RbmError};
 use crate::file::{file_error, load_record, save_record, FileProblem};
 use crate::gradient::RbmGradient;
-use crate::metrics::TrainingHistory;
-use crate::persist::RbmFileRecord;
+use crate::persist::{value_records, RbmFileRecord};
 use crate::rbm::Rbm;
 
 /// The content kind of learner checkpoints (see [`crate::file`]).
@@ -93,17 +91,7 @@ impl RngRecord {
     }
 }
 
-impl<B: Backend> Record<B> for TrainingHistory {
-    type Item<S: PrecisionSettings> = TrainingHistory;
-
-    fn into_item<S: PrecisionSettings>(self) -> Self::Item<S> {
-        self
-    }
-
-    fn from_item<S: PrecisionSettings>(item: Self::Item<S>, _device: &B::Device) -> Self {
-        item
-    }
-}
+value_records!(ContrastiveDivergenceConfig);
 
 /// The momentum velocities, as a record.
 #[derive(Record)]
@@ -119,8 +107,8 @@ pub struct VelocityRecord<B: Backend> {
 #[derive(Record)]
 pub struct CdCheckpointRecord<B: Backend> {
     rbm: RbmFileRecord<B>,
-    /// The hyperparameters as JSON.
-    config: String,
+    /// The hyperparameters (as MessagePack numbers, which keep every bit of an `f64`).
+    config: ContrastiveDivergenceConfig,
     epoch: usize,
     batch: usize,
     rng: RngRecord,
@@ -188,7 +176,7 @@ impl<B: Backend> ContrastiveDivergence<B> {
         let state = self.state.as_ref();
         CdCheckpointRecord {
             rbm: RbmFileRecord::of(rbm),
-            config: self.config.to_string(),
+            config: self.config.clone(),
             epoch: self.epoch,
             batch: self.batch,
             rng: RngRecord(self.rng.clone()),
@@ -223,15 +211,7 @@ impl<B: Backend> ContrastiveDivergence<B> {
             )
         };
         let rbm = record.rbm.into_rbm(path)?;
-        let config =
-            ContrastiveDivergenceConfig::load_binary(record.config.as_bytes()).map_err(|e| {
-                file_error(
-                    path,
-                    FileProblem::Corrupt {
-                        reason: format!("the learner's hyperparameters do not parse: {e}"),
-                    },
-                )
-            })?;
+        let config = record.config;
         config.validate().map_err(|e| {
             mismatch(
                 "the learner's hyperparameters",

@@ -45,6 +45,24 @@ pub trait TrainingData<B: Backend> {
         units: &VisibleUnits,
         device: &B::Device,
     ) -> Result<Tensor<B, 2>>;
+
+    /// The rows at `indices` for the per-epoch metrics, which the learner reads at the start
+    /// of every `fit` call. The default is [`Self::rows`]; sources whose rows are random (data
+    /// passed up through sampled hidden layers) override it so that reading the monitored rows
+    /// draws nothing from the stream their training batches come from: then the batches do not
+    /// depend on how many `fit` calls a run is split into, which resuming from checkpoints
+    /// relies on.
+    ///
+    /// # Errors
+    /// As [`Self::rows`].
+    fn monitor_rows(
+        &self,
+        indices: &[usize],
+        units: &VisibleUnits,
+        device: &B::Device,
+    ) -> Result<Tensor<B, 2>> {
+        self.rows(indices, units, device)
+    }
 }
 
 impl<B: Backend> TrainingData<B> for Tensor<B, 2> {

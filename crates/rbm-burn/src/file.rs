@@ -29,10 +29,11 @@
 //! is [`FileProblem::WrongContent`], and a record of another float precision is
 //! [`FileProblem::Precision`].
 
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Record, Recorder};
 use burn::tensor::backend::Backend;
@@ -130,9 +131,11 @@ pub fn file_error(path: &Path, problem: FileProblem) -> RbmError {
     }
 }
 
-/// The temporary file [`write_atomically`] uses for `path`: `.NAME.PID.tmp` beside it (the
-/// process id keeps two processes writing the same file from sharing one).
+/// A temporary file [`write_atomically`] can use for `path`: `.NAME.PID-N.tmp` beside it, where
+/// the process id and a counter of this process keep concurrent writers of the same file
+/// (other processes, or other threads) from sharing one.
 pub fn temporary_path(path: &Path) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -141,12 +144,15 @@ pub fn temporary_path(path: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    dir.join(format!(".{name}.{}.tmp", std::process::id()))
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()))
 }
 
 /// Runs `write` on a temporary path beside `path`, flushes the file it created to the disk,
-/// renames it over `path` and flushes the directory. An error or a crash at any point leaves
-/// the previous `path` as it was; on an error the temporary file is removed.
+/// renames it over `path` and flushes the directory. A crash at any point leaves either the
+/// previous `path` or the complete new one. An error before the rename leaves the previous
+/// `path` as it was (and removes the temporary file); an error flushing the directory comes
+/// after the rename, when `path` already holds the new contents.
 ///
 /// `write` must create the file it is given (e.g. `std::fs::write`, or an encoder that saves
 /// to a path).
@@ -158,8 +164,9 @@ pub fn write_atomically(
     write: impl FnOnce(&Path) -> io::Result<()>,
 ) -> error::Result<()> {
     let temporary = temporary_path(path);
+    // (Write access: Windows refuses to flush a file opened read-only.)
     let result = write(&temporary)
-        .and_then(|()| File::open(&temporary)?.sync_all())
+        .and_then(|()| OpenOptions::new().write(true).open(&temporary)?.sync_all())
         .and_then(|()| fs::rename(&temporary, path))
         .and_then(|()| sync_directory(path));
     if result.is_err() {
@@ -332,7 +339,7 @@ fn decode<'a>(bytes: &'a [u8], kind: &str) -> Result<&'a [u8], FileProblem> {
     let available = bytes.len() as u64 - header;
     if available < length {
         return Err(FileProblem::Truncated {
-            expected: header + length,
+            expected: header.saturating_add(length),
             found: bytes.len() as u64,
         });
     }
@@ -362,7 +369,8 @@ mod tests {
         write_bytes_atomically(&path, b"old").unwrap();
         write_bytes_atomically(&path, b"new").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"new");
-        assert!(!temporary_path(&path).exists());
+        let leftovers = || fs::read_dir(dir.path()).unwrap().count() - 1;
+        assert_eq!(leftovers(), 0, "a temporary file was left behind");
         // A failing writer leaves the old file and no temporary behind.
         let failed = write_atomically(&path, |temporary| {
             fs::write(temporary, b"partial")?;
@@ -379,7 +387,7 @@ mod tests {
             )
         );
         assert_eq!(fs::read(&path).unwrap(), b"new");
-        assert!(!temporary_path(&path).exists());
+        assert_eq!(leftovers(), 0, "a temporary file was left behind");
         // A directory that does not exist is an error naming the file.
         let missing = dir.path().join("no/such/dir/out.txt");
         let err = write_bytes_atomically(&missing, b"x").unwrap_err();
@@ -437,6 +445,16 @@ mod tests {
                 supported: 1
             })
         );
+        // A length field at its maximum is a truncation, not an overflow.
+        let mut huge = bytes.clone();
+        huge[18..26].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(matches!(
+            decode(&huge, "rbm"),
+            Err(FileProblem::Truncated {
+                expected: u64::MAX,
+                ..
+            })
+        ));
         let mut half = bytes.clone();
         let at = 8 + 2 + 1 + 3 + 1;
         half[at..at + 3].copy_from_slice(b"f16");

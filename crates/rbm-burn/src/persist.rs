@@ -14,35 +14,35 @@ use burn::tensor::{ElementConversion, Tensor};
 
 use crate::error::{self, RbmError};
 use crate::file::{file_error, load_record, save_record, FileProblem};
+use crate::metrics::TrainingHistory;
 use crate::rbm::{Rbm, RbmConfig};
 use crate::units::{HiddenUnits, VisibleUnits};
 
 /// The content kind of RBM files (see [`crate::file`]).
 pub const RBM_KIND: &str = "rbm";
 
-impl<B: Backend> Record<B> for VisibleUnits {
-    type Item<S: PrecisionSettings> = VisibleUnits;
+/// Records of plain serialisable values, which are their own items.
+macro_rules! value_records {
+    ($($value:ty),*) => {
+        $(
+            impl<B: Backend> Record<B> for $value {
+                type Item<S: PrecisionSettings> = $value;
 
-    fn into_item<S: PrecisionSettings>(self) -> Self::Item<S> {
-        self
-    }
+                fn into_item<S: PrecisionSettings>(self) -> Self::Item<S> {
+                    self
+                }
 
-    fn from_item<S: PrecisionSettings>(item: Self::Item<S>, _device: &B::Device) -> Self {
-        item
-    }
+                fn from_item<S: PrecisionSettings>(item: Self::Item<S>, _: &B::Device) -> Self {
+                    item
+                }
+            }
+        )*
+    };
 }
 
-impl<B: Backend> Record<B> for HiddenUnits {
-    type Item<S: PrecisionSettings> = HiddenUnits;
+pub(crate) use value_records;
 
-    fn into_item<S: PrecisionSettings>(self) -> Self::Item<S> {
-        self
-    }
-
-    fn from_item<S: PrecisionSettings>(item: Self::Item<S>, _device: &B::Device) -> Self {
-        item
-    }
-}
+value_records!(VisibleUnits, HiddenUnits, TrainingHistory);
 
 /// Everything that defines an [`Rbm`], as a record. Other records (learner and DBN
 /// checkpoints) embed it.

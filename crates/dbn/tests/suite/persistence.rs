@@ -93,9 +93,10 @@ pub fn resumed_pretraining_equals_uninterrupted<B: Backend>(device: &B::Device) 
         copies.seen,
         vec![(0, 1), (0, 2), (1, 1), (1, 2), (1, 3), (2, 1), (2, 2)]
     );
-    for copy in [&mid_layer, &layer_end] {
+    // Resumed with the same or another checkpoint interval.
+    for (copy, every) in [(&mid_layer, 1), (&mid_layer, 2), (&layer_end, 3)] {
         let (resumed, history) =
-            Dbn::<B>::resume_pretraining(copy, &config, &data, &mut (), 1, device).unwrap();
+            Dbn::<B>::resume_pretraining(copy, &config, &data, &mut (), every, device).unwrap();
         assert_eq!(
             parameters(&resumed),
             parameters(&full),
@@ -104,6 +105,15 @@ pub fn resumed_pretraining_equals_uninterrupted<B: Backend>(device: &B::Device) 
         );
         assert_eq!(metrics(&history), metrics(&full_history));
     }
+    // How often checkpoints are written does not change the result: reading the monitored
+    // rows draws nothing from the stream that samples the data passed up.
+    let (plain, plain_history) = config
+        .init::<B>(device)
+        .unwrap()
+        .pretrain(&config, &data)
+        .unwrap();
+    assert_eq!(parameters(&plain), parameters(&full));
+    assert_eq!(metrics(&plain_history), metrics(&full_history));
     // The saved stack loads as it was.
     let file = dir.path().join("stack.dbn");
     full.save(&file).unwrap();
