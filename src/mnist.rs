@@ -263,20 +263,23 @@ pub fn parse_idx<'a>(
     Ok((dims, data))
 }
 
+/// The bytes of an IDX file of unsigned bytes: `magic`, the big-endian dimensions, then
+/// `data` as given (whether its length matches the dimensions is not checked, so tests can
+/// build malformed files too). The inverse of [`parse_idx`].
+pub fn encode_idx(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut bytes = magic.to_be_bytes().to_vec();
+    for d in dims {
+        bytes.extend_from_slice(&d.to_be_bytes());
+    }
+    bytes.extend_from_slice(data);
+    bytes
+}
+
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{encode_idx as idx, *};
     use flate2::{write::GzEncoder, Compression};
     use std::io::Write;
-
-    fn idx(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
-        let mut bytes = magic.to_be_bytes().to_vec();
-        for d in dims {
-            bytes.extend_from_slice(&d.to_be_bytes());
-        }
-        bytes.extend_from_slice(data);
-        bytes
-    }
 
     fn write(dir: &Path, name: &str, bytes: &[u8], gzip: bool) {
         if gzip {

@@ -7,16 +7,9 @@ use std::path::Path;
 
 use flate2::{write::GzEncoder, Compression};
 use proptest::prelude::*;
-use rbm_burn_examples::mnist::{load_train, parse_idx, MnistError, IMAGES_MAGIC, LABELS_MAGIC};
-
-fn idx(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut bytes = magic.to_be_bytes().to_vec();
-    for d in dims {
-        bytes.extend_from_slice(&d.to_be_bytes());
-    }
-    bytes.extend_from_slice(data);
-    bytes
-}
+use rbm_burn_examples::mnist::{
+    encode_idx as idx, load_train, parse_idx, MnistError, IMAGES_MAGIC, LABELS_MAGIC,
+};
 
 /// Small well-formed image files: dimensions and their pixels.
 fn images() -> impl Strategy<Value = (Vec<u32>, Vec<u8>)> {

@@ -173,10 +173,7 @@ impl RbmConfig {
 }
 
 /// Whether `rbm` has the sizes and unit types of `config`.
-pub(crate) fn check_matches<B: Backend>(
-    config: &RbmConfig,
-    rbm: &Rbm<B>,
-) -> Result<(), FileProblem> {
+fn check_matches<B: Backend>(config: &RbmConfig, rbm: &Rbm<B>) -> Result<(), FileProblem> {
     let mismatch = |what: &str, expected: String, found: String| {
         Err(FileProblem::Mismatch {
             what: what.into(),
