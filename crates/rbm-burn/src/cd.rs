@@ -30,6 +30,7 @@ use rand::SeedableRng;
 use crate::checkpoint::{Checkpoints, MONITOR_SALT};
 use crate::data::{check_width, TrainingData};
 use crate::error::{self, RbmError};
+use crate::fused::Workspace;
 use crate::gradient::{column_mean, GradientEstimate, RbmGradient, WeightStatistic};
 use crate::host;
 use crate::metrics::{
@@ -192,6 +193,7 @@ impl ContrastiveDivergenceConfig {
             batch: 0,
             state: None,
             checkpoints: None,
+            workspace: Default::default(),
         })
     }
 }
@@ -211,6 +213,8 @@ pub struct ContrastiveDivergence<B: Backend> {
     pub(crate) state: Option<LearnerState<B>>,
     /// Where and how often `fit` writes checkpoints (not part of the checkpoint itself).
     pub(crate) checkpoints: Option<Checkpoints>,
+    /// Buffers of the fused host update, kept between updates (not part of checkpoints).
+    pub(crate) workspace: Workspace,
 }
 
 #[derive(Debug)]
@@ -485,6 +489,11 @@ impl<B: Backend> ContrastiveDivergence<B> {
     /// non-finite when any new parameter is (Inf or NaN), and otherwise only when the parameters
     /// are so large (≳ 10³² on average) that their sum overflows f32: divergence either way.
     fn update(&mut self, rbm: Rbm<B>, batch: Tensor<B, 2>) -> (Rbm<B>, Tensor<B, 1>) {
+        // Binary RBMs on `NdArray<f32>` take the same update fused on the host.
+        let (rbm, batch) = match self.fused_update(rbm, batch) {
+            Ok(updated) => return updated,
+            Err(inputs) => *inputs,
+        };
         let params = rbm.detached();
         // The learning rate is folded into the statistics, so that the `[V, H]` update below is
         // as few element-wise passes as possible: it dominates the cost outside the products.
@@ -688,7 +697,7 @@ impl<B: Backend> ContrastiveDivergence<B> {
 
 impl<B: Backend> LearnerState<B> {
     /// Zero velocities of `params`' shapes, no chains, no activity average.
-    fn new(params: &Rbm<B>) -> Self {
+    pub(crate) fn new(params: &Rbm<B>) -> Self {
         Self {
             velocity: RbmGradient {
                 weights: params.weights.val().zeros_like(),

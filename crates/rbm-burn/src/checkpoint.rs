@@ -288,6 +288,7 @@ impl<B: Backend> ContrastiveDivergence<B> {
             batch: record.batch,
             state,
             checkpoints: None,
+            workspace: Default::default(),
         };
         Ok((learner, rbm))
     }

@@ -91,6 +91,8 @@ impl<B: Backend> TrainingData<B> for Tensor<B, 2> {
         let contiguous = indices.iter().enumerate().all(|(i, &row)| row == first + i);
         let rows = if contiguous {
             self.clone().narrow(0, first, indices.len())
+        } else if let Some(rows) = crate::host::gather_rows(self, indices) {
+            rows
         } else {
             let n = indices.len();
             let indices: Vec<i64> = indices.iter().map(|&i| i as i64).collect();

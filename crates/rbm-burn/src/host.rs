@@ -43,7 +43,7 @@ fn from_host<B: Backend, const D: usize>(
 fn host_array<B: Backend, const D: usize>(
     x: Tensor<B, D>,
 ) -> Result<SharedArray<f32>, Tensor<B, D>> {
-    if TypeId::of::<B>() != TypeId::of::<NdArray<f32>>() {
+    if !is_host_backend::<B>() {
         return Err(x);
     }
     let storage = match ndarray_primitive(x) {
@@ -65,9 +65,59 @@ fn memory_order_slice(array: &mut SharedArray<f32>) -> &mut [f32] {
         .expect("host_array returns arrays contiguous in memory")
 }
 
+/// Whether `B` is `NdArray<f32>`, the backend whose tensors this module reads on the host.
+pub(crate) fn is_host_backend<B: Backend>() -> bool {
+    TypeId::of::<B>() == TypeId::of::<NdArray<f32>>()
+}
+
+/// The elements of `x` as an unshared row-major array (a copy only when `x` is shared or in
+/// another layout) when `B` is `NdArray<f32>` and `x` holds `f32`; `Err(x)` otherwise. Its
+/// elements are [`row_major_slice`].
+pub(crate) fn row_major_array<B: Backend, const D: usize>(
+    x: Tensor<B, D>,
+) -> Result<SharedArray<f32>, Tensor<B, D>> {
+    let mut array = host_array(x)?;
+    if !array.is_standard_layout() {
+        array = array.as_standard_layout().into_owned().into_shared();
+    }
+    Ok(array)
+}
+
+/// The elements of an array from [`row_major_array`], in row-major order.
+pub(crate) fn row_major_slice(array: &mut SharedArray<f32>) -> &mut [f32] {
+    array
+        .as_slice_mut()
+        .expect("row_major_array returns unshared arrays in standard layout")
+}
+
 /// The tensor of an array of `NdArray<f32>` (the inverse of [`host_array`]).
-fn from_host_array<B: Backend, const D: usize>(array: SharedArray<f32>) -> Tensor<B, D> {
+pub(crate) fn from_host_array<B: Backend, const D: usize>(array: SharedArray<f32>) -> Tensor<B, D> {
     from_ndarray_primitive(NdArrayTensor::from(array))
+}
+
+/// The rows of `x` at `indices`, in that order, copied on the host (one `memcpy` per row)
+/// when `B` is `NdArray<f32>` and `x` is row-major `f32`; `None` otherwise (and for an index
+/// out of range, which the caller's generic gather then reports as Burn does).
+///
+/// # Shapes
+/// - `x`: `[rows, columns]`, output: `[indices.len(), columns]`
+pub(crate) fn gather_rows<B: Backend>(x: &Tensor<B, 2>, indices: &[usize]) -> Option<Tensor<B, 2>> {
+    let [rows, columns] = x.dims();
+    if !is_host_backend::<B>() || indices.iter().any(|&i| i >= rows) {
+        return None;
+    }
+    let device = x.device();
+    let primitive = ndarray_primitive(x.clone());
+    let NdArrayTensor::F32(storage) = &primitive else {
+        return None;
+    };
+    let view = storage.view();
+    let values = view.as_slice()?;
+    let mut out = Vec::with_capacity(indices.len() * columns);
+    for &i in indices {
+        out.extend_from_slice(&values[i * columns..(i + 1) * columns]);
+    }
+    Some(from_host(out, [indices.len(), columns], &device))
 }
 
 /// The logistic function of every element on the host, or `Err(x)` for backends other than
@@ -384,10 +434,53 @@ fn from_ndarray_primitive<B: Backend, const D: usize>(x: NdArrayTensor) -> Tenso
 /// returned as 0; above its negative, `1 + e⁻ˣ` rounds to 1.
 const LOGISTIC_CUTOFF: f32 = 87.0;
 
+/// Defines `fn $name(args)` that runs its body compiled for AVX-512 or AVX2 when the CPU has
+/// them (the same operations in the same order, so the same results, only wider vectors).
+macro_rules! widest_vectors {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$meta])*
+        $vis fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                fn avx512($($arg: $ty),*) {
+                    body($($arg),*)
+                }
+                #[target_feature(enable = "avx2")]
+                fn avx2($($arg: $ty),*) {
+                    body($($arg),*)
+                }
+                if std::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has AVX-512F.
+                    return unsafe { avx512($($arg),*) };
+                }
+                if std::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            body($($arg),*)
+        }
+    };
+}
+
+pub(crate) use widest_vectors;
+
+widest_vectors! {
+    /// [`logistic_slice`] compiled for the widest vectors of the CPU.
+    pub(crate) fn logistic_in_place(values: &mut [f32]) {
+        logistic_slice(values)
+    }
+}
+
 /// `1 / (1 + exp(−x))` in place, with [`exp_bounded`]: at most 4 roundings of 2⁻²⁴ relative
 /// error in all (`exp` ≤ 2, the addition and the division 1 each), exactly 0 below −87 and
-/// NaN for NaN.
-pub(crate) fn logistic_in_place(values: &mut [f32]) {
+/// NaN for NaN. Inlined into its callers, so that it is vectorised for their instruction set
+/// ([`widest_vectors`]).
+#[inline(always)]
+pub(crate) fn logistic_slice(values: &mut [f32]) {
     for x in values.iter_mut() {
         let clamped = x.clamp(-LOGISTIC_CUTOFF, LOGISTIC_CUTOFF);
         let y = 1.0 / (1.0 + exp_bounded(-clamped));

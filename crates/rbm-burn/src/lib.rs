@@ -86,6 +86,7 @@ pub mod data;
 pub mod error;
 pub mod exact;
 pub mod file;
+mod fused;
 pub mod gradient;
 mod host;
 pub mod metrics;

@@ -450,3 +450,72 @@ pub fn autodiff_backend_trains_like_its_inner_backend<B: burn::tensor::backend::
     let expected = to_f64(weights.inner() * 2.0);
     assert!(max_abs_diff(&to_f64(gradient), &expected) < 1e-6);
 }
+
+/// The fused host update that `NdArray<f32>` takes for binary RBMs computes what the tensor
+/// operations compute (which `Autodiff<NdArray>` takes): the same samples from the same noise,
+/// and parameters equal up to rounding, for CD-k with weight decay and a sparsity target, and
+/// for PCD-k, including a last batch with fewer rows than there are chains (the model phase's
+/// statistics then have their own `1/m`). The persistent chains, which are samples, must be
+/// equal outright; a statistic computed wrongly (a missing `1/m`, a bias or a term of the
+/// penalty left out) moves the parameters by far more than the tolerance.
+pub fn fused_host_update_matches_the_tensor_update<B: burn::tensor::backend::AutodiffBackend>(
+    device: &B::Device,
+) {
+    // 23 rows of probabilities: batches of 5 leave a last batch of 3.
+    let values: Vec<Vec<f32>> = (0..23)
+        .map(|i| {
+            (0..11)
+                .map(|j| ((i * 7 + j * 3) % 10) as f32 / 9.0)
+                .collect()
+        })
+        .collect();
+    let data_inner = rows_to_tensor::<B::InnerBackend, _>(&values, device).unwrap();
+    let data = rows_to_tensor::<B, _>(&values, device).unwrap();
+    let sparsity = SparsityConfig::new(0.1, 0.5);
+    let base = ContrastiveDivergenceConfig::new()
+        .with_batch_size(5)
+        .with_epochs(3)
+        .with_momentum_switch_epoch(1);
+    let configs = [
+        base.clone()
+            .with_k(3)
+            .with_weight_decay(0.01)
+            .with_sparsity(Some(sparsity.clone())),
+        base.clone()
+            .with_k(2)
+            .with_persistent(true)
+            .with_sparsity(Some(sparsity)),
+        base.clone().with_persistent(true),
+    ];
+    for config in configs {
+        let start = HostRbm::random(11, 6, 0.3, 5);
+        let mut fused = config.init::<B::InnerBackend>().unwrap();
+        let (inner, _) = fused
+            .fit(start.to_device::<B::InnerBackend>(device), &data_inner)
+            .unwrap();
+        let mut tensor_ops = config.init::<B>().unwrap();
+        let (tracked, _) = tensor_ops.fit(start.to_device::<B>(device), &data).unwrap();
+        // 15 updates, each moving a parameter by at most about 0.1 · 3 (learning rate times
+        // the largest statistic and penalty); rounding (10⁻⁷ relative) stays far below 10⁻⁵.
+        let difference = max_abs_diff(&parameters(&inner), &parameters(&tracked));
+        assert!(
+            difference < 1e-5,
+            "{config:?}: parameters differ by {difference}"
+        );
+        let moved = max_abs_diff(&parameters(&inner), &{
+            let mut host = start.clone();
+            host.weights.extend(host.visible_bias.clone());
+            host.weights.extend(host.hidden_bias.clone());
+            host.weights
+        });
+        assert!(
+            moved > 0.05,
+            "{config:?}: training moved the parameters by only {moved}"
+        );
+        match (fused.persistent_chains(), tensor_ops.persistent_chains()) {
+            (Some(a), Some(b)) => assert_eq!(to_f64(a), to_f64(b.inner()), "{config:?}"),
+            (None, None) => assert!(!config.persistent),
+            _ => panic!("{config:?}: only one learner has chains"),
+        }
+    }
+}

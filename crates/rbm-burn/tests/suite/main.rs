@@ -83,6 +83,7 @@ mod ndarray {
 mod autodiff_ndarray {
     instantiate!(burn::backend::Autodiff<burn::backend::NdArray>;
         learning::autodiff_backend_trains_like_its_inner_backend,
+        learning::fused_host_update_matches_the_tensor_update,
         learning::cd_1_learns_bars_and_stripes,
         exact::log_partition_matches_brute_force_over_either_layer,
     );

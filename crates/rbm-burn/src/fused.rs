@@ -1,0 +1,681 @@
+//! One contrastive-divergence update of a binary RBM, fused on the host.
+//!
+//! For `NdArray<f32>` with Bernoulli visible and hidden units (the classic RBM, and every layer
+//! of a DBN on MNIST) the learner runs its whole update here, on plain `f32` buffers that it
+//! keeps between updates, instead of as a sequence of tensor operations. The maths is that of
+//! the generic path in [`crate::cd`], and the random numbers are drawn from the same stream in
+//! the same order, so both paths give the same samples up to the rounding of their sums.
+//!
+//! What the fusion saves, per update, against one tensor operation at a time:
+//! - **One statistics product.** The visible states of both phases are one matrix
+//!   `X = [v₀; v_k]` (`[n + m, V]`) and the hidden means one matrix `P = [p₀; −(n/m) p_k]`
+//!   (`[n + m, H]`), so the weight statistic `(ε/n) v₀ᵀp₀ − (ε/m) v_kᵀp_k` is the single GEMM
+//!   `(ε/n) XᵀP`, added by the GEMM itself into the momentum buffer (`μ·velocity + …`).
+//!   Each product of the Gibbs chain writes straight into its rows of `X` or `P`.
+//! - **Layouts the GEMM likes.** `X` and `P` are column-major (the products with fewer rows
+//!   than columns run 1.3–1.7× faster that way) and the biases are added by the products
+//!   (each output starts as copies of its bias).
+//! - **One pass per layer** for the logistic function and the Bernoulli sample, compiled for
+//!   the widest vector instructions of the CPU (AVX-512 or AVX2 when present), and one pass
+//!   for the momentum step of the weights that also sums the parameters for the divergence
+//!   check.
+//! - **No large allocation** once the buffers have their size (they live in the learner), and no
+//!   copy of the parameters: the weights, biases and velocities are updated in their own
+//!   (unshared) buffers.
+
+use burn::module::Param;
+use burn::tensor::{backend::Backend, DType, Tensor, TensorData};
+use rand::Rng;
+
+use crate::cd::{ContrastiveDivergence, LearnerState};
+use crate::gradient::RbmGradient;
+use crate::host::{from_host_array, is_host_backend, row_major_array, row_major_slice};
+use crate::host::{logistic_in_place, widest_vectors};
+use crate::rbm::Rbm;
+use crate::sampling::fill_uniform;
+use crate::units::{HiddenUnits, VisibleUnits};
+
+/// The hyperparameters of one update.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UpdateSettings {
+    /// Gibbs steps `k ≥ 1`.
+    pub(crate) k: usize,
+    /// Persistent chains (PCD) rather than chains started at the data (CD).
+    pub(crate) persistent: bool,
+    /// The learning rate `ε` of this update.
+    pub(crate) learning_rate: f64,
+    /// The momentum `μ` of this update.
+    pub(crate) momentum: f64,
+    /// `ε` times the weight decay.
+    pub(crate) decay: f64,
+    /// `(target, decay, cost)` of the sparsity penalty, if any.
+    pub(crate) sparsity: Option<(f64, f64, f64)>,
+}
+
+/// The parameters and the learner state of a binary RBM in host memory. The weights and their
+/// velocity are row-major `[V, H]`.
+pub(crate) struct HostState<'a> {
+    pub(crate) weights: &'a mut [f32],
+    pub(crate) visible_bias: &'a mut [f32],
+    pub(crate) hidden_bias: &'a mut [f32],
+    pub(crate) weights_velocity: &'a mut [f32],
+    pub(crate) visible_bias_velocity: &'a mut [f32],
+    pub(crate) hidden_bias_velocity: &'a mut [f32],
+    /// Hidden states of the persistent chains, row-major `[m, H]`: read and replaced by PCD
+    /// (started from the batch's hidden sample when empty), ignored by CD.
+    pub(crate) chains: &'a mut Vec<f32>,
+    /// The running mean hidden activity for the sparsity penalty (`[H]`, empty before the
+    /// first update).
+    pub(crate) hidden_activity: &'a mut Vec<f32>,
+}
+
+/// The `[rows, units]` buffers of an update, kept between updates so that they are allocated
+/// (and their pages faulted in) once.
+#[derive(Default)]
+pub(crate) struct Workspace {
+    /// `X`: the visible states of both phases, column-major `[n + m, V]`.
+    visible: Vec<f32>,
+    /// `P`: the hidden means of both phases, column-major `[n + m, H]`.
+    hidden: Vec<f32>,
+    /// A hidden sample of the chains, column-major `[m, H]`.
+    hidden_sample: Vec<f32>,
+    /// Uniform noise in the logical (row-major) order of the layer it samples.
+    noise: Vec<f32>,
+    /// Column sums of the data (`[V]` then `[H]`) and of the model phase.
+    sums: Vec<f32>,
+}
+
+/// A matrix in a slice: element `[i, j]` at `i·row_stride + j·column_stride`.
+#[derive(Clone, Copy)]
+struct Layout {
+    rows: usize,
+    columns: usize,
+    row_stride: usize,
+    column_stride: usize,
+}
+
+impl Layout {
+    fn row_major(rows: usize, columns: usize) -> Self {
+        Self {
+            rows,
+            columns,
+            row_stride: columns,
+            column_stride: 1,
+        }
+    }
+
+    /// `rows` rows of a column-major matrix with `height` rows in all.
+    fn column_major(rows: usize, columns: usize, height: usize) -> Self {
+        Self {
+            rows,
+            columns,
+            row_stride: 1,
+            column_stride: height,
+        }
+    }
+
+    fn transposed(self) -> Self {
+        Self {
+            rows: self.columns,
+            columns: self.rows,
+            row_stride: self.column_stride,
+            column_stride: self.row_stride,
+        }
+    }
+
+    /// Panics unless every element lies inside a slice of `len` elements.
+    fn check(&self, len: usize) {
+        assert!(self.rows > 0 && self.columns > 0, "empty matrix");
+        let last = (self.rows - 1) * self.row_stride + (self.columns - 1) * self.column_stride;
+        assert!(last < len, "matrix outside its buffer");
+    }
+}
+
+/// `dst ← alpha·dst + beta·a·b` (`dst ← beta·a·b` when `alpha` is `None`), multithreaded.
+///
+/// # Panics
+/// If the shapes do not match or a matrix does not fit its slice.
+fn gemm(
+    dst: &mut [f32],
+    dst_layout: Layout,
+    alpha: Option<f32>,
+    beta: f32,
+    (a, a_layout): (&[f32], Layout),
+    (b, b_layout): (&[f32], Layout),
+) {
+    let (m, k, n) = (a_layout.rows, a_layout.columns, b_layout.columns);
+    assert!(b_layout.rows == k && dst_layout.rows == m && dst_layout.columns == n);
+    dst_layout.check(dst.len());
+    a_layout.check(a.len());
+    b_layout.check(b.len());
+    let stride = |s: usize| s as isize;
+    // SAFETY: the three layouts fit their slices (checked above), `dst` is a unique borrow so
+    // it overlaps neither operand, and the shapes agree.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            stride(dst_layout.column_stride),
+            stride(dst_layout.row_stride),
+            alpha.is_some(),
+            a.as_ptr(),
+            stride(a_layout.column_stride),
+            stride(a_layout.row_stride),
+            b.as_ptr(),
+            stride(b_layout.column_stride),
+            stride(b_layout.row_stride),
+            alpha.unwrap_or(0.0),
+            beta,
+            false,
+            false,
+            false,
+            gemm::Parallelism::Rayon(0),
+        );
+    }
+}
+
+widest_vectors! {
+    /// The sum of `values`, in 16 interleaved partial sums (vectorised).
+    fn lane_sum(values: &[f32], sum: &mut f32) {
+        let mut lanes = [0.0_f32; 16];
+        let mut chunks = values.chunks_exact(16);
+        for chunk in &mut chunks {
+            for t in 0..16 {
+                lanes[t] += chunk[t];
+            }
+        }
+        *sum = chunks.remainder().iter().sum::<f32>() + lanes.iter().sum::<f32>();
+    }
+}
+
+/// [`apply_velocity`] on both threads of the pool the GEMMs use (a split by rows): returns
+/// the sum of the new weights.
+fn apply_velocity_parallel(
+    weights: &mut [f32],
+    velocity: &mut [f32],
+    decay: f32,
+    row: usize,
+) -> f32 {
+    let half = (weights.len() / row).div_ceil(2) * row;
+    let (w_top, w_bottom) = weights.split_at_mut(half.min(weights.len()));
+    let (v_top, v_bottom) = velocity.split_at_mut(half.min(velocity.len()));
+    let (mut top, mut bottom) = (0.0, 0.0);
+    rayon::join(
+        || apply_velocity(w_top, v_top, decay, &mut top),
+        || apply_velocity(w_bottom, v_bottom, decay, &mut bottom),
+    );
+    top + bottom
+}
+
+fn column_sum(values: &[f32]) -> f32 {
+    let mut sum = 0.0;
+    lane_sum(values, &mut sum);
+    sum
+}
+
+widest_vectors! {
+    /// `v ← v − c·w` (only when `c > 0`) and `w ← w + v`, in the operations and order of the
+    /// tensor path, and the sum of the new weights into `sum`.
+    fn apply_velocity(weights: &mut [f32], velocity: &mut [f32], decay: f32, sum: &mut f32) {
+        let mut lanes = [0.0_f32; 16];
+        let mut weight_chunks = weights.chunks_exact_mut(16);
+        let mut velocity_chunks = velocity.chunks_exact_mut(16);
+        for (w, v) in (&mut weight_chunks).zip(&mut velocity_chunks) {
+            for t in 0..16 {
+                if decay > 0.0 {
+                    v[t] -= w[t] * decay;
+                }
+                w[t] += v[t];
+                lanes[t] += w[t];
+            }
+        }
+        let tail = weight_chunks.into_remainder();
+        for (w, v) in tail.iter_mut().zip(velocity_chunks.into_remainder()) {
+            if decay > 0.0 {
+                *v -= *w * decay;
+            }
+            *w += *v;
+            lanes[0] += *w;
+        }
+        *sum = lanes.iter().sum();
+    }
+}
+
+impl std::fmt::Debug for Workspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workspace").finish_non_exhaustive()
+    }
+}
+
+impl Workspace {
+    /// Sizes every buffer for a batch of `n` rows and `m` chains.
+    fn prepare(&mut self, n: usize, m: usize, visible: usize, hidden: usize) {
+        let rows = n + m;
+        self.visible.resize(rows * visible, 0.0);
+        self.hidden.resize(rows * hidden, 0.0);
+        self.hidden_sample.resize(m * hidden, 0.0);
+        self.sums.resize(2 * (visible + hidden), 0.0);
+    }
+}
+
+/// Fills `out` (column-major, column stride `height`, `rows` rows from row `first`) with copies
+/// of `bias` in each column, the starting value of a product that adds the bias.
+fn fill_bias(out: &mut [f32], bias: &[f32], first: usize, rows: usize, height: usize) {
+    for (column, &b) in out.chunks_exact_mut(height).zip(bias) {
+        column[first..first + rows].fill(b);
+    }
+}
+
+/// Where [`means_and_sample`] puts its Bernoulli sample.
+enum Sample<'a> {
+    /// No sample: only the means.
+    None,
+    /// Over the means, in the same rows.
+    InPlace,
+    /// Into another column-major buffer with columns of the sampled rows' count.
+    Into(&'a mut [f32]),
+}
+
+/// The logistic function of rows `first..first + count` of every column of `buffer`
+/// (column-major, columns of `height`), in place, and their Bernoulli sample where `sample`
+/// says, with noise drawn from `rng` in row-major order (that of the tensor path).
+///
+/// This runs on one thread: splitting it over the pool was slower (measured), since a pool
+/// thread has to be woken for each of these short passes.
+fn means_and_sample<R: Rng + ?Sized>(
+    buffer: &mut [f32],
+    [first, count, height]: [usize; 3],
+    sample: Sample<'_>,
+    noise: &mut Vec<f32>,
+    rng: &mut R,
+) {
+    let columns = buffer.len() / height;
+    for column in buffer.chunks_exact_mut(height) {
+        logistic_in_place(&mut column[first..first + count]);
+    }
+    if let Sample::None = sample {
+        return;
+    }
+    draw(noise, count * columns, rng);
+    // Element `[i, j]` (row `first + i` of column `j`) against `noise[i·columns + j]`, in
+    // blocks of 16 columns so that both the noise (by rows) and the buffers (by columns) are
+    // read a cache line at a time.
+    const BLOCK: usize = 16;
+    let bit = |p: f32, u: f32| if p > u { 1.0 } else { 0.0 };
+    match sample {
+        Sample::None => {}
+        Sample::InPlace => {
+            for (index, block) in buffer.chunks_mut(BLOCK * height).enumerate() {
+                let width = block.len() / height;
+                for i in 0..count {
+                    let noise = &noise[i * columns + index * BLOCK..][..width];
+                    for (j, &u) in noise.iter().enumerate() {
+                        let p = &mut block[j * height + first + i];
+                        *p = bit(*p, u);
+                    }
+                }
+            }
+        }
+        Sample::Into(out) => {
+            let blocks = buffer
+                .chunks(BLOCK * height)
+                .zip(out.chunks_mut(BLOCK * count));
+            for (index, (block, out)) in blocks.enumerate() {
+                let width = block.len() / height;
+                for i in 0..count {
+                    let noise = &noise[i * columns + index * BLOCK..][..width];
+                    for (j, &u) in noise.iter().enumerate() {
+                        out[j * count + i] = bit(block[j * height + first + i], u);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `noise` as `len` uniform draws from `rng`.
+fn draw<R: Rng + ?Sized>(noise: &mut Vec<f32>, len: usize, rng: &mut R) {
+    noise.resize(len, 0.0);
+    fill_uniform(rng, noise);
+}
+
+/// One CD-k or PCD-k update of a binary RBM in place. Returns the sum of the new parameters
+/// (non-finite when one of them is).
+///
+/// # Shapes
+/// - `batch`: row-major `[n, V]`; the parameters and state as [`HostState`] says
+pub(crate) fn cd_update<R: Rng + ?Sized>(
+    state: HostState<'_>,
+    batch: &[f32],
+    settings: UpdateSettings,
+    workspace: &mut Workspace,
+    rng: &mut R,
+) -> f32 {
+    let (visible, hidden) = (state.visible_bias.len(), state.hidden_bias.len());
+    let n = batch.len() / visible;
+    let chains_ready = settings.persistent && !state.chains.is_empty();
+    let m = if chains_ready {
+        state.chains.len() / hidden
+    } else {
+        n
+    };
+    let rows = n + m;
+    workspace.prepare(n, m, visible, hidden);
+    let Workspace {
+        visible: x,
+        hidden: p,
+        hidden_sample,
+        noise,
+        sums,
+    } = workspace;
+    let weights = Layout::row_major(visible, hidden);
+    let weights_transposed = weights.transposed();
+    let hidden_sample_layout = Layout::column_major(m, hidden, m);
+
+    // v₀ into the top rows of X, column-major (a transpose in blocks of rows).
+    for (block_index, block) in batch.chunks(16 * visible).enumerate() {
+        let first = block_index * 16;
+        for (j, column) in x.chunks_exact_mut(rows).enumerate() {
+            for (r, row) in block.chunks_exact(visible).enumerate() {
+                column[first + r] = row[j];
+            }
+        }
+    }
+
+    let HostState {
+        weights: w,
+        visible_bias: a,
+        hidden_bias: b,
+        weights_velocity,
+        visible_bias_velocity,
+        hidden_bias_velocity,
+        chains,
+        hidden_activity,
+    } = state;
+
+    // The visible sample of the chains in `hidden_sample` into rows `n..` of X.
+    let sample_visible = |x: &mut [f32],
+                          hidden_sample: &[f32],
+                          noise: &mut Vec<f32>,
+                          rng: &mut R,
+                          w: &[f32],
+                          a: &[f32]| {
+        fill_bias(x, a, n, m, rows);
+        let out = &mut x[n..];
+        gemm(
+            out,
+            Layout::column_major(m, visible, rows),
+            Some(1.0),
+            1.0,
+            (hidden_sample, hidden_sample_layout),
+            (w, weights_transposed),
+        );
+        means_and_sample(x, [n, m, rows], Sample::InPlace, noise, rng);
+    };
+    // Hidden means of rows `first..first + count` of X into the same rows of P.
+    let hidden_means =
+        |p: &mut [f32], x: &[f32], first: usize, count: usize, w: &[f32], b: &[f32]| {
+            fill_bias(p, b, first, count, rows);
+            gemm(
+                &mut p[first..],
+                Layout::column_major(count, hidden, rows),
+                Some(1.0),
+                1.0,
+                (&x[first..], Layout::column_major(count, visible, rows)),
+                (w, weights),
+            );
+        };
+
+    // The positive phase, and the first negative state.
+    if chains_ready {
+        // Chains' visible sample, then the hidden inputs of data and chains in one product.
+        for (j, column) in hidden_sample.chunks_exact_mut(m).enumerate() {
+            for (i, h) in column.iter_mut().enumerate() {
+                *h = chains[i * hidden + j];
+            }
+        }
+        sample_visible(x, hidden_sample, noise, rng, w, a);
+        hidden_means(p, x, 0, rows, w, b);
+        means_and_sample(p, [0, n, rows], Sample::None, noise, rng);
+        means_and_sample(p, [n, m, rows], Sample::Into(hidden_sample), noise, rng);
+    } else {
+        hidden_means(p, x, 0, n, w, b);
+        means_and_sample(p, [0, n, rows], Sample::Into(hidden_sample), noise, rng);
+    }
+    let first_step = usize::from(chains_ready);
+    for step in first_step..settings.k {
+        sample_visible(x, hidden_sample, noise, rng, w, a);
+        hidden_means(p, x, n, m, w, b);
+        let sample = step + 1 < settings.k || settings.persistent;
+        let sample = if sample {
+            Sample::Into(hidden_sample)
+        } else {
+            Sample::None
+        };
+        means_and_sample(p, [n, m, rows], sample, noise, rng);
+    }
+    if settings.persistent {
+        chains.resize(m * hidden, 0.0);
+        for (j, column) in hidden_sample.chunks_exact(m).enumerate() {
+            for (i, &h) in column.iter().enumerate() {
+                chains[i * hidden + j] = h;
+            }
+        }
+    }
+
+    // Column sums of both phases, and P's model rows scaled to −(n/m) p_k.
+    let (data_sums, model_sums) = sums.split_at_mut(visible + hidden);
+    for (j, column) in x.chunks_exact(rows).enumerate() {
+        data_sums[j] = column_sum(&column[..n]);
+        model_sums[j] = column_sum(&column[n..]);
+    }
+    let model_scale = -(n as f32) / m as f32;
+    for (j, column) in p.chunks_exact_mut(rows).enumerate() {
+        data_sums[visible + j] = column_sum(&column[..n]);
+        model_sums[visible + j] = column_sum(&column[n..]);
+        column[n..].iter_mut().for_each(|q| *q *= model_scale);
+    }
+
+    // velocity ← μ velocity + (ε/n) Xᵀ P, one product.
+    let (epsilon, momentum) = (settings.learning_rate, settings.momentum as f32);
+    let data_coefficient = epsilon / n as f64;
+    let model_coefficient = -epsilon / m as f64;
+    gemm(
+        weights_velocity,
+        weights,
+        Some(momentum),
+        data_coefficient as f32,
+        (x, Layout::column_major(rows, visible, rows).transposed()),
+        (p, Layout::column_major(rows, hidden, rows)),
+    );
+
+    // Bias steps, and the sparsity penalty.
+    let bias_step = |j: usize| {
+        (data_sums[j] * data_coefficient as f32) + (model_sums[j] * model_coefficient as f32)
+    };
+    for (j, v) in visible_bias_velocity.iter_mut().enumerate() {
+        *v = *v * momentum + bias_step(j);
+    }
+    let mut hidden_steps: Vec<f32> = (0..hidden).map(|j| bias_step(visible + j)).collect();
+    if let Some((target, decay, cost)) = settings.sparsity {
+        let current = data_sums[visible..].iter().map(|s| s / n as f32);
+        if hidden_activity.is_empty() {
+            hidden_activity.extend(current);
+        } else {
+            for (q, c) in hidden_activity.iter_mut().zip(current) {
+                *q = *q * decay as f32 + c * (1.0 - decay) as f32;
+            }
+        }
+        let excess: Vec<f32> = hidden_activity
+            .iter()
+            .map(|q| (q - target as f32) * (cost * epsilon) as f32)
+            .collect();
+        for (row, &s) in weights_velocity
+            .chunks_exact_mut(hidden)
+            .zip(&data_sums[..visible])
+        {
+            let mean = s / n as f32;
+            for (v, e) in row.iter_mut().zip(&excess) {
+                *v -= mean * e;
+            }
+        }
+        hidden_steps
+            .iter_mut()
+            .zip(&excess)
+            .for_each(|(s, e)| *s -= e);
+    }
+    for (v, s) in hidden_bias_velocity.iter_mut().zip(hidden_steps) {
+        *v = *v * momentum + s;
+    }
+
+    // The parameters take their step; the sum of all of them is the divergence check.
+    let mut sum = apply_velocity_parallel(w, weights_velocity, settings.decay as f32, hidden);
+    for (a, v) in a.iter_mut().zip(visible_bias_velocity.iter()) {
+        *a += v;
+        sum += *a;
+    }
+    for (b, v) in b.iter_mut().zip(hidden_bias_velocity.iter()) {
+        *b += v;
+        sum += *b;
+    }
+    sum
+}
+
+/// An unshared row-major array of a tensor that [`fuses`] accepted.
+fn array<B: Backend, const D: usize>(x: Tensor<B, D>) -> burn_ndarray::SharedArray<f32> {
+    match row_major_array(x) {
+        Ok(array) => array,
+        Err(_) => unreachable!("fuses checked the backend and the element type"),
+    }
+}
+
+/// Whether the fused update applies: `NdArray<f32>` (every tensor of `f32`), binary visible
+/// and hidden units.
+fn fuses<B: Backend>(rbm: &Rbm<B>, batch: &Tensor<B, 2>, state: Option<&LearnerState<B>>) -> bool {
+    let f32s = |dtypes: &[DType]| dtypes.iter().all(|&d| d == DType::F32);
+    let model = [
+        rbm.weights.val().dtype(),
+        rbm.visible_bias.val().dtype(),
+        rbm.hidden_bias.val().dtype(),
+        batch.dtype(),
+    ];
+    let learner = state.map_or(vec![], |state| {
+        let mut dtypes = vec![
+            state.velocity.weights.dtype(),
+            state.velocity.visible_bias.dtype(),
+            state.velocity.hidden_bias.dtype(),
+        ];
+        dtypes.extend(state.chains.as_ref().map(Tensor::dtype));
+        dtypes.extend(state.hidden_activity.as_ref().map(Tensor::dtype));
+        dtypes
+    });
+    is_host_backend::<B>()
+        && rbm.visible_units == VisibleUnits::Bernoulli
+        && rbm.hidden_units == HiddenUnits::Bernoulli
+        && rbm.visible_log_variance.is_none()
+        && f32s(&model)
+        && f32s(&learner)
+}
+
+/// The updated RBM and the sum of its parameters, or the inputs back.
+type Fused<B> = Result<(Rbm<B>, Tensor<B, 1>), Box<(Rbm<B>, Tensor<B, 2>)>>;
+
+impl<B: Backend> ContrastiveDivergence<B> {
+    /// The update of [`crate::cd`] fused on the host ([`cd_update`]) where it applies
+    /// ([`fuses`]); `Err` with the inputs otherwise.
+    pub(crate) fn fused_update(&mut self, rbm: Rbm<B>, batch: Tensor<B, 2>) -> Fused<B> {
+        if !fuses(&rbm, &batch, self.state.as_ref()) {
+            return Err(Box::new((rbm, batch)));
+        }
+        let device = rbm.device();
+        let settings = UpdateSettings {
+            k: self.config.k,
+            persistent: self.config.persistent,
+            learning_rate: self.learning_rate(),
+            momentum: self.momentum(),
+            decay: self.learning_rate() * self.config.weight_decay,
+            sparsity: self
+                .config
+                .sparsity
+                .as_ref()
+                .map(|s| (s.target, s.decay, s.cost)),
+        };
+        let state = match self.state.take() {
+            Some(state) => state,
+            None => LearnerState::new(&rbm),
+        };
+        let n_hidden = rbm.n_hidden();
+        let Rbm {
+            weights,
+            visible_bias,
+            hidden_bias,
+            visible_log_variance,
+            visible_units,
+            hidden_units,
+        } = rbm;
+        let (weights_id, weights, weights_mapper) = weights.consume();
+        let (visible_id, visible_bias, visible_mapper) = visible_bias.consume();
+        let (hidden_id, hidden_bias, hidden_mapper) = hidden_bias.consume();
+        let mut w = array(weights);
+        let mut a = array(visible_bias);
+        let mut b = array(hidden_bias);
+        let mut batch = array(batch);
+        let mut w_velocity = array(state.velocity.weights);
+        let mut a_velocity = array(state.velocity.visible_bias);
+        let mut b_velocity = array(state.velocity.hidden_bias);
+        let mut chains = state
+            .chains
+            .map_or(vec![], |c| row_major_slice(&mut array(c)).to_vec());
+        let mut activity = state
+            .hidden_activity
+            .map_or(vec![], |q| row_major_slice(&mut array(q)).to_vec());
+        let sum = cd_update(
+            HostState {
+                weights: row_major_slice(&mut w),
+                visible_bias: row_major_slice(&mut a),
+                hidden_bias: row_major_slice(&mut b),
+                weights_velocity: row_major_slice(&mut w_velocity),
+                visible_bias_velocity: row_major_slice(&mut a_velocity),
+                hidden_bias_velocity: row_major_slice(&mut b_velocity),
+                chains: &mut chains,
+                hidden_activity: &mut activity,
+            },
+            row_major_slice(&mut batch),
+            settings,
+            &mut self.workspace,
+            &mut self.rng,
+        );
+        let vector = |values: Vec<f32>, shape: [usize; 2]| {
+            Tensor::<B, 2>::from_data(TensorData::new(values, shape), &device)
+        };
+        let chains = settings.persistent.then(|| {
+            let m = chains.len() / n_hidden;
+            vector(chains, [m, n_hidden])
+        });
+        let hidden_activity =
+            (!activity.is_empty()).then(|| vector(activity, [1, n_hidden]).squeeze_dim::<1>(0));
+        self.state = Some(LearnerState {
+            velocity: RbmGradient {
+                weights: from_host_array(w_velocity),
+                visible_bias: from_host_array(a_velocity),
+                hidden_bias: from_host_array(b_velocity),
+                visible_log_variance: None,
+            },
+            chains,
+            hidden_activity,
+        });
+        self.batch += 1;
+        let updated = Rbm {
+            weights: Param::from_mapped_value(weights_id, from_host_array(w), weights_mapper),
+            visible_bias: Param::from_mapped_value(visible_id, from_host_array(a), visible_mapper),
+            hidden_bias: Param::from_mapped_value(hidden_id, from_host_array(b), hidden_mapper),
+            visible_log_variance,
+            visible_units,
+            hidden_units,
+        };
+        let health = Tensor::<B, 1>::from_data(TensorData::new(vec![sum], [1]), &device);
+        Ok((updated, health))
+    }
+}
