@@ -15,13 +15,16 @@
 //! - **Layouts the GEMM likes.** `X` and `P` are column-major (the products with fewer rows
 //!   than columns run 1.3–1.7× faster that way) and the biases are added by the products
 //!   (each output starts as copies of its bias).
-//! - **One pass per layer** for the logistic function and the Bernoulli sample, compiled for
-//!   the widest vector instructions of the CPU (AVX-512 or AVX2 when present), and one pass
-//!   for the momentum step of the weights that also sums the parameters for the divergence
-//!   check.
+//! - **Few passes per layer.** The logistic function runs in place, compiled for the widest
+//!   vector instructions of the CPU (AVX-512 or AVX2 when present, chosen at run time); the
+//!   Bernoulli sample is one more pass, in blocks of 16 columns so that the noise (row-major)
+//!   and the buffers (column-major) are both read a cache line at a time. The momentum step of
+//!   the weights is one pass, in two halves on the thread pool, that also sums the parameters
+//!   for the divergence check.
 //! - **No large allocation** once the buffers have their size (they live in the learner), and no
-//!   copy of the parameters: the weights, biases and velocities are updated in their own
-//!   (unshared) buffers.
+//!   copy of the parameters or of the batch: the weights, biases and velocities are updated in
+//!   their own (unshared) buffers. (PCD's chains, `[m, H]`, are copied out of and back into
+//!   their tensor on each update.)
 
 use burn::module::Param;
 use burn::tensor::{backend::Backend, DType, Tensor, TensorData};
@@ -29,7 +32,9 @@ use rand::Rng;
 
 use crate::cd::{ContrastiveDivergence, LearnerState};
 use crate::gradient::RbmGradient;
-use crate::host::{from_host_array, is_host_backend, row_major_array, row_major_slice};
+use crate::host::{
+    from_host_array, is_host_backend, read_row_major, row_major_array, row_major_slice,
+};
 use crate::host::{logistic_in_place, widest_vectors};
 use crate::rbm::Rbm;
 use crate::sampling::fill_uniform;
@@ -126,8 +131,30 @@ impl Layout {
     /// Panics unless every element lies inside a slice of `len` elements.
     fn check(&self, len: usize) {
         assert!(self.rows > 0 && self.columns > 0, "empty matrix");
-        let last = (self.rows - 1) * self.row_stride + (self.columns - 1) * self.column_stride;
-        assert!(last < len, "matrix outside its buffer");
+        let last = (self.rows - 1)
+            .checked_mul(self.row_stride)
+            .zip((self.columns - 1).checked_mul(self.column_stride))
+            .and_then(|(a, b)| a.checked_add(b));
+        assert!(
+            last.is_some_and(|last| last < len),
+            "matrix outside its buffer"
+        );
+    }
+
+    /// Panics unless distinct elements have distinct addresses (a destination written by
+    /// several threads must not alias itself): one stride spans the whole extent of the other.
+    fn check_distinct(&self) {
+        let spans = |outer: usize, inner: usize, count: usize| {
+            inner >= 1
+                && count
+                    .checked_mul(inner)
+                    .is_some_and(|extent| outer >= extent)
+        };
+        assert!(
+            spans(self.column_stride, self.row_stride, self.rows)
+                || spans(self.row_stride, self.column_stride, self.columns),
+            "destination elements overlap"
+        );
     }
 }
 
@@ -146,11 +173,13 @@ fn gemm(
     let (m, k, n) = (a_layout.rows, a_layout.columns, b_layout.columns);
     assert!(b_layout.rows == k && dst_layout.rows == m && dst_layout.columns == n);
     dst_layout.check(dst.len());
+    dst_layout.check_distinct();
     a_layout.check(a.len());
     b_layout.check(b.len());
     let stride = |s: usize| s as isize;
-    // SAFETY: the three layouts fit their slices (checked above), `dst` is a unique borrow so
-    // it overlaps neither operand, and the shapes agree.
+    // SAFETY: the three layouts fit their slices and distinct elements of `dst` have distinct
+    // addresses (checked above, so the GEMM's threads write disjoint elements), `dst` is a
+    // unique borrow so it overlaps neither operand, and the shapes agree.
     unsafe {
         gemm::gemm(
             m,
@@ -190,7 +219,7 @@ widest_vectors! {
     }
 }
 
-/// [`apply_velocity`] on both threads of the pool the GEMMs use (a split by rows): returns
+/// [`apply_velocity`] in two halves (by rows) on the thread pool the GEMMs use: returns
 /// the sum of the new weights.
 fn apply_velocity_parallel(
     weights: &mut [f32],
@@ -621,7 +650,6 @@ impl<B: Backend> ContrastiveDivergence<B> {
         let mut w = array(weights);
         let mut a = array(visible_bias);
         let mut b = array(hidden_bias);
-        let mut batch = array(batch);
         let mut w_velocity = array(state.velocity.weights);
         let mut a_velocity = array(state.velocity.visible_bias);
         let mut b_velocity = array(state.velocity.hidden_bias);
@@ -631,22 +659,28 @@ impl<B: Backend> ContrastiveDivergence<B> {
         let mut activity = state
             .hidden_activity
             .map_or(vec![], |q| row_major_slice(&mut array(q)).to_vec());
-        let sum = cd_update(
-            HostState {
-                weights: row_major_slice(&mut w),
-                visible_bias: row_major_slice(&mut a),
-                hidden_bias: row_major_slice(&mut b),
-                weights_velocity: row_major_slice(&mut w_velocity),
-                visible_bias_velocity: row_major_slice(&mut a_velocity),
-                hidden_bias_velocity: row_major_slice(&mut b_velocity),
-                chains: &mut chains,
-                hidden_activity: &mut activity,
-            },
-            row_major_slice(&mut batch),
-            settings,
-            &mut self.workspace,
-            &mut self.rng,
-        );
+        let update = |batch: &[f32]| {
+            cd_update(
+                HostState {
+                    weights: row_major_slice(&mut w),
+                    visible_bias: row_major_slice(&mut a),
+                    hidden_bias: row_major_slice(&mut b),
+                    weights_velocity: row_major_slice(&mut w_velocity),
+                    visible_bias_velocity: row_major_slice(&mut a_velocity),
+                    hidden_bias_velocity: row_major_slice(&mut b_velocity),
+                    chains: &mut chains,
+                    hidden_activity: &mut activity,
+                },
+                batch,
+                settings,
+                &mut self.workspace,
+                &mut self.rng,
+            )
+        };
+        let sum = match read_row_major(batch, update) {
+            Ok(sum) => sum,
+            Err(_) => unreachable!("fuses checked the backend and the element type"),
+        };
         let vector = |values: Vec<f32>, shape: [usize; 2]| {
             Tensor::<B, 2>::from_data(TensorData::new(values, shape), &device)
         };

@@ -83,6 +83,29 @@ pub(crate) fn row_major_array<B: Backend, const D: usize>(
     Ok(array)
 }
 
+/// `read` of the elements of `x` in row-major order, without copying them when `x` is a
+/// row-major `f32` tensor (shared or not), when `B` is `NdArray<f32>`; `Err(x)` otherwise.
+///
+/// # Shapes
+/// - `x`: `[rows, columns]`; `read` gets `rows · columns` values
+pub(crate) fn read_row_major<B: Backend, T>(
+    x: Tensor<B, 2>,
+    read: impl FnOnce(&[f32]) -> T,
+) -> Result<T, Tensor<B, 2>> {
+    if !is_host_backend::<B>() {
+        return Err(x);
+    }
+    let primitive = ndarray_primitive(x);
+    let NdArrayTensor::F32(storage) = &primitive else {
+        return Err(from_ndarray_primitive(primitive));
+    };
+    let view = storage.view();
+    Ok(match view.as_slice() {
+        Some(values) => read(values),
+        None => read(&view.iter().copied().collect::<Vec<f32>>()),
+    })
+}
+
 /// The elements of an array from [`row_major_array`], in row-major order.
 pub(crate) fn row_major_slice(array: &mut SharedArray<f32>) -> &mut [f32] {
     array
