@@ -35,7 +35,7 @@ use crate::gradient::RbmGradient;
 use crate::host::{
     from_host_array, is_host_backend, read_row_major, row_major_array, row_major_slice,
 };
-use crate::host::{logistic_in_place, widest_vectors};
+use crate::host::{logistic_in_place, momentum_pass, widest_vectors};
 use crate::rbm::Rbm;
 use crate::sampling::fill_uniform;
 use crate::units::{HiddenUnits, VisibleUnits};
@@ -219,57 +219,10 @@ widest_vectors! {
     }
 }
 
-/// [`apply_velocity`] in two halves (by rows) on the thread pool the GEMMs use: returns
-/// the sum of the new weights.
-fn apply_velocity_parallel(
-    weights: &mut [f32],
-    velocity: &mut [f32],
-    decay: f32,
-    row: usize,
-) -> f32 {
-    let half = (weights.len() / row).div_ceil(2) * row;
-    let (w_top, w_bottom) = weights.split_at_mut(half.min(weights.len()));
-    let (v_top, v_bottom) = velocity.split_at_mut(half.min(velocity.len()));
-    let (mut top, mut bottom) = (0.0, 0.0);
-    rayon::join(
-        || apply_velocity(w_top, v_top, decay, &mut top),
-        || apply_velocity(w_bottom, v_bottom, decay, &mut bottom),
-    );
-    top + bottom
-}
-
 fn column_sum(values: &[f32]) -> f32 {
     let mut sum = 0.0;
     lane_sum(values, &mut sum);
     sum
-}
-
-widest_vectors! {
-    /// `v ← v − c·w` (only when `c > 0`) and `w ← w + v`, in the operations and order of the
-    /// tensor path, and the sum of the new weights into `sum`.
-    fn apply_velocity(weights: &mut [f32], velocity: &mut [f32], decay: f32, sum: &mut f32) {
-        let mut lanes = [0.0_f32; 16];
-        let mut weight_chunks = weights.chunks_exact_mut(16);
-        let mut velocity_chunks = velocity.chunks_exact_mut(16);
-        for (w, v) in (&mut weight_chunks).zip(&mut velocity_chunks) {
-            for t in 0..16 {
-                if decay > 0.0 {
-                    v[t] -= w[t] * decay;
-                }
-                w[t] += v[t];
-                lanes[t] += w[t];
-            }
-        }
-        let tail = weight_chunks.into_remainder();
-        for (w, v) in tail.iter_mut().zip(velocity_chunks.into_remainder()) {
-            if decay > 0.0 {
-                *v -= *w * decay;
-            }
-            *w += *v;
-            lanes[0] += *w;
-        }
-        *sum = lanes.iter().sum();
-    }
 }
 
 impl std::fmt::Debug for Workspace {
@@ -560,7 +513,7 @@ pub(crate) fn cd_update<R: Rng + ?Sized>(
     }
 
     // The parameters take their step; the sum of all of them is the divergence check.
-    let mut sum = apply_velocity_parallel(w, weights_velocity, settings.decay as f32, hidden);
+    let mut sum = momentum_pass(w, weights_velocity, settings.decay as f32);
     for (a, v) in a.iter_mut().zip(visible_bias_velocity.iter()) {
         *a += v;
         sum += *a;

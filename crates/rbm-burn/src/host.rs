@@ -416,23 +416,56 @@ pub(crate) fn apply_velocity<B: Backend>(
     if w.strides() != v.strides() {
         return Err([from_host_array(w), from_host_array(v)]);
     }
-    let decay = decay as f32;
-    if decay > 0.0 {
-        let v = memory_order_slice(&mut v);
-        for (w, v) in memory_order_slice(&mut w).iter_mut().zip(v.iter_mut()) {
-            *v -= *w * decay;
-            *w += *v;
-        }
-    } else {
-        // `v` is only read; it is not copied even if shared.
-        let v = v
-            .as_slice_memory_order()
-            .expect("host_array returns arrays contiguous in memory");
-        for (w, v) in memory_order_slice(&mut w).iter_mut().zip(v) {
-            *w += *v;
-        }
-    }
+    momentum_pass(
+        memory_order_slice(&mut w),
+        memory_order_slice(&mut v),
+        decay as f32,
+    );
     Ok([from_host_array(w), from_host_array(v)])
+}
+
+/// The momentum step of a weight matrix on slices, `v ← v − c·w` (only when `c > 0`) and
+/// `w ← w + v` element by element, in two halves on the thread pool the GEMMs use; returns
+/// the sum of the new weights. The operations and their order are those of the tensor path,
+/// so both give the same bits.
+pub(crate) fn momentum_pass(weights: &mut [f32], velocity: &mut [f32], decay: f32) -> f32 {
+    assert_eq!(weights.len(), velocity.len(), "one velocity per weight");
+    let half = weights.len() / 2;
+    let (w_top, w_bottom) = weights.split_at_mut(half);
+    let (v_top, v_bottom) = velocity.split_at_mut(half);
+    let (mut top, mut bottom) = (0.0, 0.0);
+    rayon::join(
+        || momentum_pass_serial(w_top, v_top, decay, &mut top),
+        || momentum_pass_serial(w_bottom, v_bottom, decay, &mut bottom),
+    );
+    top + bottom
+}
+
+widest_vectors! {
+    /// [`momentum_pass`] on one thread, the sum of the new weights into `sum`.
+    fn momentum_pass_serial(weights: &mut [f32], velocity: &mut [f32], decay: f32, sum: &mut f32) {
+        let mut lanes = [0.0_f32; 16];
+        let mut weight_chunks = weights.chunks_exact_mut(16);
+        let mut velocity_chunks = velocity.chunks_exact_mut(16);
+        for (w, v) in (&mut weight_chunks).zip(&mut velocity_chunks) {
+            for t in 0..16 {
+                if decay > 0.0 {
+                    v[t] -= w[t] * decay;
+                }
+                w[t] += v[t];
+                lanes[t] += w[t];
+            }
+        }
+        let tail = weight_chunks.into_remainder();
+        for (w, v) in tail.iter_mut().zip(velocity_chunks.into_remainder()) {
+            if decay > 0.0 {
+                *v -= *w * decay;
+            }
+            *w += *v;
+            lanes[0] += *w;
+        }
+        *sum = lanes.iter().sum();
+    }
 }
 
 /// The primitive of a float tensor of `NdArray<f32>`. Only called after checking that `B` is
