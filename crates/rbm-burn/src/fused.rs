@@ -19,8 +19,12 @@
 //!   vector instructions of the CPU (AVX-512 or AVX2 when present, chosen at run time); the
 //!   Bernoulli sample is one more pass, in blocks of 16 columns so that the noise (row-major)
 //!   and the buffers (column-major) are both read a cache line at a time. The momentum step of
-//!   the weights is one pass, in two halves on the thread pool, that also sums the parameters
-//!   for the divergence check.
+//!   the weights is one pass that also sums the parameters for the divergence check.
+//! - **Every pass on the team.** The products, the transposed copy of the batch, the logistic
+//!   function, the sample, the column sums and the momentum step each run in blocks of columns
+//!   (or rows) on the [`team`](crate::team), whose helper threads spin between these short
+//!   jobs instead of falling asleep. The noise is one stream, so one member draws it while the
+//!   others compute the logistic function; the sample then reads it in parallel.
 //! - **No large allocation** once the buffers have their size (they live in the learner), and no
 //!   copy of the parameters or of the batch: the weights, biases and velocities are updated in
 //!   their own (unshared) buffers. (PCD's chains, `[m, H]`, are copied out of and back into
@@ -36,8 +40,10 @@ use crate::host::{
     from_host_array, is_host_backend, read_row_major, row_major_array, row_major_slice,
 };
 use crate::host::{logistic_in_place, momentum_pass, widest_vectors};
+use crate::product::{gemm, Layout, Start};
 use crate::rbm::Rbm;
 use crate::sampling::fill_uniform;
+use crate::team::team;
 use crate::units::{HiddenUnits, VisibleUnits};
 
 /// The hyperparameters of one update.
@@ -90,121 +96,6 @@ pub(crate) struct Workspace {
     sums: Vec<f32>,
 }
 
-/// A matrix in a slice: element `[i, j]` at `i·row_stride + j·column_stride`.
-#[derive(Clone, Copy)]
-struct Layout {
-    rows: usize,
-    columns: usize,
-    row_stride: usize,
-    column_stride: usize,
-}
-
-impl Layout {
-    fn row_major(rows: usize, columns: usize) -> Self {
-        Self {
-            rows,
-            columns,
-            row_stride: columns,
-            column_stride: 1,
-        }
-    }
-
-    /// `rows` rows of a column-major matrix with `height` rows in all.
-    fn column_major(rows: usize, columns: usize, height: usize) -> Self {
-        Self {
-            rows,
-            columns,
-            row_stride: 1,
-            column_stride: height,
-        }
-    }
-
-    fn transposed(self) -> Self {
-        Self {
-            rows: self.columns,
-            columns: self.rows,
-            row_stride: self.column_stride,
-            column_stride: self.row_stride,
-        }
-    }
-
-    /// Panics unless every element lies inside a slice of `len` elements.
-    fn check(&self, len: usize) {
-        assert!(self.rows > 0 && self.columns > 0, "empty matrix");
-        let last = (self.rows - 1)
-            .checked_mul(self.row_stride)
-            .zip((self.columns - 1).checked_mul(self.column_stride))
-            .and_then(|(a, b)| a.checked_add(b));
-        assert!(
-            last.is_some_and(|last| last < len),
-            "matrix outside its buffer"
-        );
-    }
-
-    /// Panics unless distinct elements have distinct addresses (a destination written by
-    /// several threads must not alias itself): one stride spans the whole extent of the other.
-    fn check_distinct(&self) {
-        let spans = |outer: usize, inner: usize, count: usize| {
-            inner >= 1
-                && count
-                    .checked_mul(inner)
-                    .is_some_and(|extent| outer >= extent)
-        };
-        assert!(
-            spans(self.column_stride, self.row_stride, self.rows)
-                || spans(self.row_stride, self.column_stride, self.columns),
-            "destination elements overlap"
-        );
-    }
-}
-
-/// `dst ← alpha·dst + beta·a·b` (`dst ← beta·a·b` when `alpha` is `None`), multithreaded.
-///
-/// # Panics
-/// If the shapes do not match or a matrix does not fit its slice.
-fn gemm(
-    dst: &mut [f32],
-    dst_layout: Layout,
-    alpha: Option<f32>,
-    beta: f32,
-    (a, a_layout): (&[f32], Layout),
-    (b, b_layout): (&[f32], Layout),
-) {
-    let (m, k, n) = (a_layout.rows, a_layout.columns, b_layout.columns);
-    assert!(b_layout.rows == k && dst_layout.rows == m && dst_layout.columns == n);
-    dst_layout.check(dst.len());
-    dst_layout.check_distinct();
-    a_layout.check(a.len());
-    b_layout.check(b.len());
-    let stride = |s: usize| s as isize;
-    // SAFETY: the three layouts fit their slices and distinct elements of `dst` have distinct
-    // addresses (checked above, so the GEMM's threads write disjoint elements), `dst` is a
-    // unique borrow so it overlaps neither operand, and the shapes agree.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            stride(dst_layout.column_stride),
-            stride(dst_layout.row_stride),
-            alpha.is_some(),
-            a.as_ptr(),
-            stride(a_layout.column_stride),
-            stride(a_layout.row_stride),
-            b.as_ptr(),
-            stride(b_layout.column_stride),
-            stride(b_layout.row_stride),
-            alpha.unwrap_or(0.0),
-            beta,
-            false,
-            false,
-            false,
-            gemm::Parallelism::Rayon(0),
-        );
-    }
-}
-
 widest_vectors! {
     /// The sum of `values`, in 16 interleaved partial sums (vectorised).
     fn lane_sum(values: &[f32], sum: &mut f32) {
@@ -242,12 +133,13 @@ impl Workspace {
     }
 }
 
-/// Fills `out` (column-major, column stride `height`, `rows` rows from row `first`) with copies
-/// of `bias` in each column, the starting value of a product that adds the bias.
-fn fill_bias(out: &mut [f32], bias: &[f32], first: usize, rows: usize, height: usize) {
-    for (column, &b) in out.chunks_exact_mut(height).zip(bias) {
-        column[first..first + rows].fill(b);
-    }
+/// How many of `columns` columns each of the team's parts takes: a multiple of 16 (so that a
+/// part reads the row-major noise a cache line at a time), one block per member.
+fn columns_per_part(columns: usize) -> usize {
+    columns
+        .div_ceil(team().size())
+        .next_multiple_of(16)
+        .clamp(1, columns.max(1))
 }
 
 /// Where [`means_and_sample`] puts its Bernoulli sample.
@@ -260,13 +152,21 @@ enum Sample<'a> {
     Into(&'a mut [f32]),
 }
 
+/// A piece of the first pass of [`means_and_sample`].
+enum MeansPiece<'a, R: ?Sized> {
+    /// Draw `len` uniform numbers into the buffer.
+    Noise(&'a mut Vec<f32>, &'a mut R, usize),
+    /// The logistic function of rows `first..first + count` of these whole columns.
+    Logistic(&'a mut [f32]),
+}
+
 /// The logistic function of rows `first..first + count` of every column of `buffer`
 /// (column-major, columns of `height`), in place, and their Bernoulli sample where `sample`
 /// says, with noise drawn from `rng` in row-major order (that of the tensor path).
 ///
-/// This runs on one thread: splitting it over the pool was slower (measured), since a pool
-/// thread has to be woken for each of these short passes.
-fn means_and_sample<R: Rng + ?Sized>(
+/// Two passes on the team: the noise is drawn (one thread: it is one stream) while the others
+/// compute the logistic function, then each thread samples a block of columns.
+fn means_and_sample<R: Rng + Send + ?Sized>(
     buffer: &mut [f32],
     [first, count, height]: [usize; 3],
     sample: Sample<'_>,
@@ -274,45 +174,72 @@ fn means_and_sample<R: Rng + ?Sized>(
     rng: &mut R,
 ) {
     let columns = buffer.len() / height;
-    for column in buffer.chunks_exact_mut(height) {
-        logistic_in_place(&mut column[first..first + count]);
+    let team = team();
+    let sampling = !matches!(sample, Sample::None);
+    let logistic_parts = team.size() - usize::from(sampling && team.size() > 1);
+    let per_part = columns.div_ceil(logistic_parts.max(1)).max(1);
+    let mut pieces: Vec<MeansPiece<'_, R>> = Vec::with_capacity(logistic_parts + 1);
+    if sampling {
+        pieces.push(MeansPiece::Noise(noise, rng, count * columns));
     }
-    if let Sample::None = sample {
-        return;
-    }
-    draw(noise, count * columns, rng);
+    pieces.extend(
+        buffer
+            .chunks_mut(per_part * height)
+            .map(MeansPiece::Logistic),
+    );
+    team.for_each(pieces, |_, piece| match piece {
+        MeansPiece::Noise(noise, rng, len) => draw(noise, len, rng),
+        MeansPiece::Logistic(block) => {
+            for column in block.chunks_exact_mut(height) {
+                logistic_in_place(&mut column[first..first + count]);
+            }
+        }
+    });
     // Element `[i, j]` (row `first + i` of column `j`) against `noise[i·columns + j]`, in
     // blocks of 16 columns so that both the noise (by rows) and the buffers (by columns) are
     // read a cache line at a time.
     const BLOCK: usize = 16;
     let bit = |p: f32, u: f32| if p > u { 1.0 } else { 0.0 };
+    let noise = &noise[..];
+    let per_part = columns_per_part(columns);
     match sample {
         Sample::None => {}
         Sample::InPlace => {
-            for (index, block) in buffer.chunks_mut(BLOCK * height).enumerate() {
-                let width = block.len() / height;
-                for i in 0..count {
-                    let noise = &noise[i * columns + index * BLOCK..][..width];
-                    for (j, &u) in noise.iter().enumerate() {
-                        let p = &mut block[j * height + first + i];
-                        *p = bit(*p, u);
+            let pieces: Vec<_> = buffer.chunks_mut(per_part * height).collect();
+            team.for_each(pieces, |part, piece| {
+                for (index, block) in piece.chunks_mut(BLOCK * height).enumerate() {
+                    let width = block.len() / height;
+                    let offset = part * per_part + index * BLOCK;
+                    for i in 0..count {
+                        let noise = &noise[i * columns + offset..][..width];
+                        for (j, &u) in noise.iter().enumerate() {
+                            let p = &mut block[j * height + first + i];
+                            *p = bit(*p, u);
+                        }
                     }
                 }
-            }
+            });
         }
         Sample::Into(out) => {
-            let blocks = buffer
-                .chunks(BLOCK * height)
-                .zip(out.chunks_mut(BLOCK * count));
-            for (index, (block, out)) in blocks.enumerate() {
-                let width = block.len() / height;
-                for i in 0..count {
-                    let noise = &noise[i * columns + index * BLOCK..][..width];
-                    for (j, &u) in noise.iter().enumerate() {
-                        out[j * count + i] = bit(block[j * height + first + i], u);
+            let pieces: Vec<_> = buffer
+                .chunks(per_part * height)
+                .zip(out.chunks_mut(per_part * count))
+                .collect();
+            team.for_each(pieces, |part, (piece, out)| {
+                let blocks = piece
+                    .chunks(BLOCK * height)
+                    .zip(out.chunks_mut(BLOCK * count));
+                for (index, (block, out)) in blocks.enumerate() {
+                    let width = block.len() / height;
+                    let offset = part * per_part + index * BLOCK;
+                    for i in 0..count {
+                        let noise = &noise[i * columns + offset..][..width];
+                        for (j, &u) in noise.iter().enumerate() {
+                            out[j * count + i] = bit(block[j * height + first + i], u);
+                        }
                     }
                 }
-            }
+            });
         }
     }
 }
@@ -328,7 +255,7 @@ fn draw<R: Rng + ?Sized>(noise: &mut Vec<f32>, len: usize, rng: &mut R) {
 ///
 /// # Shapes
 /// - `batch`: row-major `[n, V]`; the parameters and state as [`HostState`] says
-pub(crate) fn cd_update<R: Rng + ?Sized>(
+pub(crate) fn cd_update<R: Rng + Send + ?Sized>(
     state: HostState<'_>,
     batch: &[f32],
     settings: UpdateSettings,
@@ -356,15 +283,23 @@ pub(crate) fn cd_update<R: Rng + ?Sized>(
     let weights_transposed = weights.transposed();
     let hidden_sample_layout = Layout::column_major(m, hidden, m);
 
-    // v₀ into the top rows of X, column-major (a transpose in blocks of rows).
-    for (block_index, block) in batch.chunks(16 * visible).enumerate() {
-        let first = block_index * 16;
-        for (j, column) in x.chunks_exact_mut(rows).enumerate() {
-            for (r, row) in block.chunks_exact(visible).enumerate() {
-                column[first + r] = row[j];
+    let team = team();
+
+    // v₀ into the top rows of X, column-major: a transpose in blocks of 16 rows, each part of
+    // the team writing its own columns.
+    let per_part = columns_per_part(visible);
+    let pieces: Vec<_> = x.chunks_mut(per_part * rows).collect();
+    team.for_each(pieces, |part, piece| {
+        let columns = part * per_part..;
+        for (block_index, block) in batch.chunks(16 * visible).enumerate() {
+            let first = block_index * 16;
+            for (column, j) in piece.chunks_exact_mut(rows).zip(columns.clone()) {
+                for (r, row) in block.chunks_exact(visible).enumerate() {
+                    column[first + r] = row[j];
+                }
             }
         }
-    }
+    });
 
     let HostState {
         weights: w,
@@ -384,12 +319,9 @@ pub(crate) fn cd_update<R: Rng + ?Sized>(
                           rng: &mut R,
                           w: &[f32],
                           a: &[f32]| {
-        fill_bias(x, a, n, m, rows);
-        let out = &mut x[n..];
         gemm(
-            out,
-            Layout::column_major(m, visible, rows),
-            Some(1.0),
+            (&mut x[n..], Layout::column_major(m, visible, rows)),
+            Start::Row(a),
             1.0,
             (hidden_sample, hidden_sample_layout),
             (w, weights_transposed),
@@ -399,11 +331,9 @@ pub(crate) fn cd_update<R: Rng + ?Sized>(
     // Hidden means of rows `first..first + count` of X into the same rows of P.
     let hidden_means =
         |p: &mut [f32], x: &[f32], first: usize, count: usize, w: &[f32], b: &[f32]| {
-            fill_bias(p, b, first, count, rows);
             gemm(
-                &mut p[first..],
-                Layout::column_major(count, hidden, rows),
-                Some(1.0),
+                (&mut p[first..], Layout::column_major(count, hidden, rows)),
+                Start::Row(b),
                 1.0,
                 (&x[first..], Layout::column_major(count, visible, rows)),
                 (w, weights),
@@ -447,17 +377,40 @@ pub(crate) fn cd_update<R: Rng + ?Sized>(
         }
     }
 
-    // Column sums of both phases, and P's model rows scaled to −(n/m) p_k.
-    let (data_sums, model_sums) = sums.split_at_mut(visible + hidden);
-    for (j, column) in x.chunks_exact(rows).enumerate() {
-        data_sums[j] = column_sum(&column[..n]);
-        model_sums[j] = column_sum(&column[n..]);
-    }
+    // Column sums of both phases, and P's model rows scaled to −(n/m) p_k, each part of the
+    // team taking blocks of columns of X or P.
     let model_scale = -(n as f32) / m as f32;
-    for (j, column) in p.chunks_exact_mut(rows).enumerate() {
-        data_sums[visible + j] = column_sum(&column[..n]);
-        model_sums[visible + j] = column_sum(&column[n..]);
-        column[n..].iter_mut().for_each(|q| *q *= model_scale);
+    let (data_sums, model_sums) = sums.split_at_mut(visible + hidden);
+    {
+        let (per_visible, per_hidden) = (columns_per_part(visible), columns_per_part(hidden));
+        let (data_visible, data_hidden) = data_sums.split_at_mut(visible);
+        let (model_visible, model_hidden) = model_sums.split_at_mut(visible);
+        let visible_pieces = x
+            .chunks(per_visible * rows)
+            .zip(data_visible.chunks_mut(per_visible))
+            .zip(model_visible.chunks_mut(per_visible))
+            .map(|((columns, data), model)| (ColumnsOf::X(columns), data, model));
+        let hidden_pieces = p
+            .chunks_mut(per_hidden * rows)
+            .zip(data_hidden.chunks_mut(per_hidden))
+            .zip(model_hidden.chunks_mut(per_hidden))
+            .map(|((columns, data), model)| (ColumnsOf::P(columns), data, model));
+        let pieces: Vec<_> = visible_pieces.chain(hidden_pieces).collect();
+        team.for_each(pieces, |_, (columns, data, model)| match columns {
+            ColumnsOf::X(columns) => {
+                for ((column, data), model) in columns.chunks_exact(rows).zip(data).zip(model) {
+                    *data = column_sum(&column[..n]);
+                    *model = column_sum(&column[n..]);
+                }
+            }
+            ColumnsOf::P(columns) => {
+                for ((column, data), model) in columns.chunks_exact_mut(rows).zip(data).zip(model) {
+                    *data = column_sum(&column[..n]);
+                    *model = column_sum(&column[n..]);
+                    column[n..].iter_mut().for_each(|q| *q *= model_scale);
+                }
+            }
+        });
     }
 
     // velocity ← μ velocity + (ε/n) Xᵀ P, one product.
@@ -465,9 +418,8 @@ pub(crate) fn cd_update<R: Rng + ?Sized>(
     let data_coefficient = epsilon / n as f64;
     let model_coefficient = -epsilon / m as f64;
     gemm(
-        weights_velocity,
-        weights,
-        Some(momentum),
+        (weights_velocity, weights),
+        Start::Keep(momentum),
         data_coefficient as f32,
         (x, Layout::column_major(rows, visible, rows).transposed()),
         (p, Layout::column_major(rows, hidden, rows)),
@@ -494,15 +446,19 @@ pub(crate) fn cd_update<R: Rng + ?Sized>(
             .iter()
             .map(|q| (q - target as f32) * (cost * epsilon) as f32)
             .collect();
-        for (row, &s) in weights_velocity
-            .chunks_exact_mut(hidden)
-            .zip(&data_sums[..visible])
-        {
-            let mean = s / n as f32;
-            for (v, e) in row.iter_mut().zip(&excess) {
-                *v -= mean * e;
+        let rows_per_part = visible.div_ceil(team.size());
+        let pieces: Vec<_> = weights_velocity
+            .chunks_mut(rows_per_part * hidden)
+            .zip(data_sums[..visible].chunks(rows_per_part))
+            .collect();
+        team.for_each(pieces, |_, (velocity, data)| {
+            for (row, &s) in velocity.chunks_exact_mut(hidden).zip(data) {
+                let mean = s / n as f32;
+                for (v, e) in row.iter_mut().zip(&excess) {
+                    *v -= mean * e;
+                }
             }
-        }
+        });
         hidden_steps
             .iter_mut()
             .zip(&excess)
@@ -523,6 +479,12 @@ pub(crate) fn cd_update<R: Rng + ?Sized>(
         sum += *b;
     }
     sum
+}
+
+/// A block of whole columns of `X` (read) or of `P` (read and scaled).
+enum ColumnsOf<'a> {
+    X(&'a [f32]),
+    P(&'a mut [f32]),
 }
 
 /// An unshared row-major array of a tensor that [`fuses`] accepted.

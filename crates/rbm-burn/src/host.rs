@@ -27,7 +27,9 @@ use burn::tensor::{backend::Backend, Tensor, TensorData, TensorPrimitive};
 use burn_ndarray::{NdArray, NdArrayTensor, SharedArray};
 use rand::Rng;
 
+use crate::product::{gemm_strided, Start, Strided};
 use crate::sampling::fill_uniform;
+use crate::team::team;
 
 fn from_host<B: Backend, const D: usize>(
     values: Vec<f32>,
@@ -136,9 +138,20 @@ pub(crate) fn gather_rows<B: Backend>(x: &Tensor<B, 2>, indices: &[usize]) -> Op
     };
     let view = storage.view();
     let values = view.as_slice()?;
-    let mut out = Vec::with_capacity(indices.len() * columns);
-    for &i in indices {
-        out.extend_from_slice(&values[i * columns..(i + 1) * columns]);
+    let mut out = vec![0.0_f32; indices.len() * columns];
+    if columns > 0 {
+        // The rows are scattered over the data set, so the copy waits on memory more than it
+        // computes: each member of the team copies a block of rows.
+        let per_part = indices.len().div_ceil(team().size()).max(1);
+        let pieces: Vec<_> = out
+            .chunks_mut(per_part * columns)
+            .zip(indices.chunks(per_part))
+            .collect();
+        team().for_each(pieces, |_, (out, indices)| {
+            for (row, &i) in out.chunks_exact_mut(columns).zip(indices) {
+                row.copy_from_slice(&values[i * columns..(i + 1) * columns]);
+            }
+        });
     }
     Some(from_host(out, [indices.len(), columns], &device))
 }
@@ -240,25 +253,17 @@ pub(crate) fn matmul_add_row<B: Backend>(
     } else {
         (n as isize, 1)
     };
-    let mut out = match &row {
-        None => vec![0.0_f32; m * n],
-        Some(row) if column_major => row
-            .iter()
-            .flat_map(|&x| std::iter::repeat_n(x, m))
-            .collect(),
-        Some(row) => row.repeat(m),
-    };
-    let dst = Destination {
+    let mut out = vec![0.0_f32; m * n];
+    let dst = Strided {
         ptr: out.as_mut_ptr(),
         row_stride,
         column_stride,
-        read: row.is_some(),
-        alpha: 1.0,
-        beta: 1.0,
     };
+    let start = row.as_deref().map_or(Start::Overwrite, Start::Row);
     // SAFETY: `out` holds `m·n` elements and `i·row_stride + j·column_stride < m·n` for
-    // `i < m, j < n`; it is a fresh allocation, so it overlaps neither operand.
-    unsafe { gemm_into(dst, a, b) }?;
+    // `i < m, j < n`, distinct for distinct `[i, j]`; it is a fresh allocation, so it overlaps
+    // neither operand; a row has `n` values (checked above).
+    unsafe { gemm_into(dst, start, 1.0, a, b) }?;
     Ok(if column_major {
         // The transpose of the row-major `[n, m]` buffer: a view, no copy.
         from_host(out, [n, m], &device).transpose()
@@ -293,18 +298,16 @@ pub(crate) fn matmul_accumulate<B: Backend>(
     if row_stride < 0 || column_stride < 0 {
         return Err([from_host_array(acc), a, b]);
     }
-    let dst = Destination {
+    let dst = Strided {
         ptr: acc.as_mut_ptr(),
         row_stride,
         column_stride,
-        read: true,
-        alpha: alpha as f32,
-        beta: beta as f32,
     };
-    // SAFETY: `acc` is an unshared `[m, n]` array (made unique by `memory_order_slice`) with
-    // these non-negative strides, alive until the call returns; `a` and `b` are other tensors,
-    // whose buffers it cannot share now that it is unique.
-    match unsafe { gemm_into(dst, a, b) } {
+    // SAFETY: `acc` is an unshared, contiguous `[m, n]` array (made unique by
+    // `memory_order_slice`) with these non-negative strides, alive until the call returns, so
+    // its elements have distinct addresses; `a` and `b` are other tensors, whose buffers it
+    // cannot share now that it is unique.
+    match unsafe { gemm_into(dst, Start::Keep(alpha as f32), beta as f32, a, b) } {
         Ok(()) => Ok(from_host_array(acc)),
         Err((a, b)) => Err([from_host_array(acc), a, b]),
     }
@@ -320,25 +323,18 @@ fn product_shape<B: Backend>(a: &Tensor<B, 2>, b: &Tensor<B, 2>) -> Option<[usiz
     takes.then_some([m, k, n])
 }
 
-/// Where [`gemm_into`] writes: element `[i, j]` at `ptr + i·row_stride + j·column_stride`,
-/// and `dst ← alpha·dst + beta·a·b` if `read`, `dst ← beta·a·b` otherwise.
-struct Destination {
-    ptr: *mut f32,
-    row_stride: isize,
-    column_stride: isize,
-    read: bool,
-    alpha: f32,
-    beta: f32,
-}
-
-/// The product `a · b` of two `f32` tensors of `NdArray<f32>` into `dst`, with multithreaded
-/// `gemm`. The operands go back (`Err`) if they do not hold `f32` or have a negative stride.
+/// `dst ← (start) + beta·a·b` for two `f32` tensors `a`, `b` of `NdArray<f32>`, on the
+/// [`team`](crate::team) ([`gemm_strided`]). The operands go back (`Err`) if they do not hold
+/// `f32` or have a negative stride.
 ///
 /// # Safety
 /// `B` is `NdArray<f32>`, `a` is `[m, k]`, `b` is `[k, n]` with `m, n, k > 0`, and `dst` is
-/// valid for reads and writes of `m × n` elements at its strides and overlaps neither operand.
+/// valid for reads and writes of `m × n` elements at its strides, with distinct addresses for
+/// distinct elements, and overlaps neither operand; a `Start::Row` has `n` values.
 unsafe fn gemm_into<B: Backend>(
-    dst: Destination,
+    dst: Strided,
+    start: Start<'_>,
+    beta: f32,
     a: Tensor<B, 2>,
     b: Tensor<B, 2>,
 ) -> Result<(), (Tensor<B, 2>, Tensor<B, 2>)> {
@@ -348,42 +344,29 @@ unsafe fn gemm_into<B: Backend>(
         return Err((from_ndarray_primitive(a), from_ndarray_primitive(b)));
     };
     let (a_view, b_view) = (a_storage.view(), b_storage.view());
-    // Each matrix as (pointer to element [0, 0], row stride, column stride), in elements.
-    let lhs = (a_view.as_ptr(), a_view.strides()[0], a_view.strides()[1]);
-    let rhs = (b_view.as_ptr(), b_view.strides()[0], b_view.strides()[1]);
-    if [lhs.1, lhs.2, rhs.1, rhs.2]
-        .iter()
-        .any(|&stride| stride < 0)
+    let strided = |ptr: *const f32, strides: &[isize]| Strided {
+        ptr,
+        row_stride: strides[0],
+        column_stride: strides[1],
+    };
+    let lhs = strided(a_view.as_ptr(), a_view.strides());
+    let rhs = strided(b_view.as_ptr(), b_view.strides());
+    if [
+        lhs.row_stride,
+        lhs.column_stride,
+        rhs.row_stride,
+        rhs.column_stride,
+    ]
+    .iter()
+    .any(|&stride| stride < 0)
     {
         drop((a_view, b_view));
         return Err((from_ndarray_primitive(a), from_ndarray_primitive(b)));
     }
     // SAFETY: `lhs` and `rhs` point at element [0, 0] of live `ArrayView`s of shapes `[m, k]`
     // and `[k, n]` with these (non-negative) strides, so every offset `i·row + j·col` inside
-    // those shapes is in bounds; the caller vouches for `dst`.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.ptr,
-            dst.column_stride,
-            dst.row_stride,
-            dst.read,
-            lhs.0,
-            lhs.2,
-            lhs.1,
-            rhs.0,
-            rhs.2,
-            rhs.1,
-            dst.alpha,
-            dst.beta,
-            false,
-            false,
-            false,
-            gemm::Parallelism::Rayon(0),
-        );
-    }
+    // those shapes is in bounds; the caller vouches for `dst` and `start`.
+    unsafe { gemm_strided([m, k, n], dst, start, beta, lhs, rhs) };
     Ok(())
 }
 
@@ -425,20 +408,29 @@ pub(crate) fn apply_velocity<B: Backend>(
 }
 
 /// The momentum step of a weight matrix on slices, `v ← v − c·w` (only when `c > 0`) and
-/// `w ← w + v` element by element, in two halves on the thread pool the GEMMs use; returns
-/// the sum of the new weights. The operations and their order are those of the tensor path,
-/// so both give the same bits.
+/// `w ← w + v` element by element, in blocks on the [`team`](crate::team); returns the sum of
+/// the new weights. The operations and their order are those of the tensor path, so both give
+/// the same bits.
 pub(crate) fn momentum_pass(weights: &mut [f32], velocity: &mut [f32], decay: f32) -> f32 {
     assert_eq!(weights.len(), velocity.len(), "one velocity per weight");
-    let half = weights.len() / 2;
-    let (w_top, w_bottom) = weights.split_at_mut(half);
-    let (v_top, v_bottom) = velocity.split_at_mut(half);
-    let (mut top, mut bottom) = (0.0, 0.0);
-    rayon::join(
-        || momentum_pass_serial(w_top, v_top, decay, &mut top),
-        || momentum_pass_serial(w_bottom, v_bottom, decay, &mut bottom),
-    );
-    top + bottom
+    /// Below this many weights the pass runs on the calling thread.
+    const PARALLEL_LEN: usize = 1 << 15;
+    let parts = if weights.len() < PARALLEL_LEN {
+        1
+    } else {
+        team().size()
+    };
+    let block = weights.len().div_ceil(parts).next_multiple_of(16).max(16);
+    let mut sums = vec![0.0_f32; weights.len().div_ceil(block)];
+    let items: Vec<_> = weights
+        .chunks_mut(block)
+        .zip(velocity.chunks_mut(block))
+        .zip(sums.iter_mut())
+        .collect();
+    team().for_each(items, |_, ((w, v), sum)| {
+        momentum_pass_serial(w, v, decay, sum)
+    });
+    sums.iter().sum()
 }
 
 widest_vectors! {
@@ -742,7 +734,9 @@ mod tests {
                 .map(|i| scale * ((i * 7919) % 101) as f32 / 101.0 - 0.5)
                 .collect()
         };
-        for (m, k, n) in [(3, 8, 11), (11, 8, 3)] {
+        // Small products run on one thread; the larger two are split over the team, by
+        // columns and by rows.
+        for (m, k, n) in [(3, 8, 11), (11, 8, 3), (40, 300, 200), (200, 300, 40)] {
             let a = Tensor::<B, 2>::from_data(TensorData::new(ramp(m * k, 1.0), [m, k]), &device);
             let b = Tensor::<B, 2>::from_data(TensorData::new(ramp(k * n, 2.0), [k, n]), &device);
             let row = Tensor::<B, 1>::from_data(TensorData::new(ramp(n, 3.0), [n]), &device);

@@ -91,10 +91,12 @@ pub mod gradient;
 mod host;
 pub mod metrics;
 mod persist;
+mod product;
 pub mod ratings;
 pub mod rbm;
 pub mod sampling;
 pub mod synthetic;
+mod team;
 pub mod units;
 
 pub use ais::{AisConfig, AisEstimate, BetaSchedule, ScheduleSegment};
