@@ -164,8 +164,9 @@ enum MeansPiece<'a, R: ?Sized> {
 /// (column-major, columns of `height`), in place, and their Bernoulli sample where `sample`
 /// says, with noise drawn from `rng` in row-major order (that of the tensor path).
 ///
-/// Two passes on the team: the noise is drawn (one thread: it is one stream) while the others
-/// compute the logistic function, then each thread samples a block of columns.
+/// On the team: the noise is drawn (by one thread: it is one stream) while the others compute
+/// the logistic function, then each thread samples a block of columns (with `Sample::None`,
+/// only the logistic function, on every thread).
 fn means_and_sample<R: Rng + Send + ?Sized>(
     buffer: &mut [f32],
     [first, count, height]: [usize; 3],

@@ -409,8 +409,9 @@ pub(crate) fn apply_velocity<B: Backend>(
 
 /// The momentum step of a weight matrix on slices, `v ← v − c·w` (only when `c > 0`) and
 /// `w ← w + v` element by element, in blocks on the [`team`](crate::team); returns the sum of
-/// the new weights. The operations and their order are those of the tensor path, so both give
-/// the same bits.
+/// the new weights (a health check, added in blocks, so its last bits depend on the number of
+/// threads). The operations and their order are those of the tensor path, so both give the
+/// same bits for `w` and `v`.
 pub(crate) fn momentum_pass(weights: &mut [f32], velocity: &mut [f32], decay: f32) -> f32 {
     assert_eq!(weights.len(), velocity.len(), "one velocity per weight");
     /// Below this many weights the pass runs on the calling thread.

@@ -15,7 +15,7 @@
 use crate::team::team;
 
 /// Below this many multiply–adds (`m·n·k`) a product runs on one thread: splitting it would
-/// cost more than it saves. The threshold `gemm` itself uses for threading.
+/// cost more than it saves. The constant `gemm` itself uses for its threading threshold.
 const PARALLEL_WORK: usize = 48 * 48 * 256;
 
 /// Blocks of the split side are multiples of this many rows or columns (a multiple of the
@@ -148,7 +148,8 @@ pub(crate) fn gemm(
     unsafe {
         gemm_strided(
             [m, k, n],
-            strided(dst.as_ptr(), dst_layout),
+            // From the unique borrow, so the pointer may be written through.
+            strided(dst.as_mut_ptr().cast_const(), dst_layout),
             start,
             beta,
             strided(a.as_ptr(), a_layout),
@@ -157,7 +158,9 @@ pub(crate) fn gemm(
     }
 }
 
-/// A matrix at a pointer: element `[i, j]` at `ptr + i·row_stride + j·column_stride`.
+/// A matrix at a pointer: element `[i, j]` at `ptr + i·row_stride + j·column_stride`. A
+/// destination's pointer is taken from a unique (`&mut`) borrow of its buffer, so writing
+/// through it is allowed although the field is `*const`.
 #[derive(Clone, Copy)]
 pub(crate) struct Strided {
     pub(crate) ptr: *const f32,
@@ -187,8 +190,9 @@ impl Strided {
 ///
 /// # Safety
 /// `a` (`[m, k]`) and `b` (`[k, n]`) are valid for reads, `dst` (`[m, n]`) for reads and
-/// writes, at their strides; distinct elements of `dst` have distinct addresses, and `dst`
-/// overlaps neither operand. `m, n, k > 0`; a `Start::Row` has `n` values.
+/// writes (its pointer derived from a unique borrow), at their strides; distinct elements of
+/// `dst` have distinct addresses, and `dst` overlaps neither operand nor a `Start::Row`.
+/// `m, n, k > 0`; a `Start::Row` has `n` values.
 pub(crate) unsafe fn gemm_strided(
     [m, k, n]: [usize; 3],
     dst: Strided,

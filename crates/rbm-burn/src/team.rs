@@ -10,16 +10,22 @@
 //! jobs, and so does this team: a helper polls for work for [`SPIN`] after its last job, and
 //! only then parks until the next one.
 //!
-//! The team has `rayon::current_num_threads()` members (so `RAYON_NUM_THREADS` sets it, as it
-//! does for the rest of `NdArray`): the calling thread and that many less one helpers, started
-//! on first use and kept for the life of the process, like rayon's global pool. A job runs
-//! `parts` numbered parts, part `p` on member `p mod size`; the caller runs its own parts and
-//! returns once every part has finished. One caller uses the team at a time: a second caller
-//! (another thread, or a part that itself asks for the team) runs all its parts in order on
-//! its own thread instead of waiting, so nothing can deadlock.
+//! The team has as many members as rayon's global pool has threads (`RAYON_NUM_THREADS`, or
+//! one per core, as for the rest of `NdArray`), but never more than the machine's cores, since
+//! spinning threads that outnumber the cores only take turns: the calling thread and that many
+//! less one helpers, started on first use and kept for the life of the process, like rayon's
+//! pool. A job runs `parts` numbered parts, part `p` on member `p mod size`; the caller runs its
+//! own parts and returns once every part has finished. One caller uses the team at a time: a
+//! second caller (another thread, or a part that itself asks for the team) runs all its parts
+//! in order on its own thread instead of waiting, so nothing can deadlock, and since the parts
+//! are the same either way, so are the results.
+//!
+//! While polling, a helper yields its core to any other runnable thread every few
+//! microseconds, so that on a busy machine it costs little more than a sleeping thread.
 
+use std::any::Any;
 use std::cell::UnsafeCell;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, TryLockError};
 use std::thread::{self, Thread};
@@ -30,9 +36,13 @@ use std::time::{Duration, Instant};
 /// enough that a helper stops competing for its core soon after the work stops.
 const SPIN: Duration = Duration::from_millis(1);
 
-/// A job's parts count is kept in the low bits of the job word, next to its number.
+/// A job's parts count is kept in the low bits of the job word, next to its number; a job of
+/// more parts runs on the calling thread.
 const PART_BITS: u32 = 16;
 const MAX_PARTS: usize = (1 << PART_BITS) - 1;
+
+/// Polls between two looks at the clock (and two yields of the core), a few microseconds.
+const POLLS: u32 = 1024;
 
 /// A job as the helpers see it: the caller's closure with its lifetime erased.
 type Job = *const (dyn Fn(usize) + Sync + 'static);
@@ -47,8 +57,9 @@ struct Shared {
     job: UnsafeCell<Option<Job>>,
     /// Helpers still running a part of the latest job.
     running: AtomicUsize,
-    /// Whether a helper's part of the latest job panicked.
-    panicked: AtomicBool,
+    /// The panics of the helpers' parts of the latest job, in the order they were caught (the
+    /// caller rethrows the first and drops the others, so that no helper runs their `Drop`).
+    panics: Mutex<Vec<Box<dyn Any + Send>>>,
     /// Per helper: whether it is parked (or about to park) and needs an unpark for a new job.
     parked: Vec<AtomicBool>,
     /// The members of the team: the caller and the helpers that started.
@@ -73,7 +84,10 @@ pub(crate) struct Team {
 /// The process's team, started on first use.
 pub(crate) fn team() -> &'static Team {
     static TEAM: OnceLock<Team> = OnceLock::new();
-    TEAM.get_or_init(|| Team::new(rayon::current_num_threads()))
+    TEAM.get_or_init(|| {
+        let cores = thread::available_parallelism().map_or(1, usize::from);
+        Team::new(rayon::current_num_threads().min(cores))
+    })
 }
 
 impl Team {
@@ -85,7 +99,7 @@ impl Team {
             word: AtomicU64::new(0),
             job: UnsafeCell::new(None),
             running: AtomicUsize::new(0),
-            panicked: AtomicBool::new(false),
+            panics: Mutex::new(Vec::new()),
             parked: (0..wanted).map(|_| AtomicBool::new(false)).collect(),
             size: AtomicUsize::new(1),
         });
@@ -115,15 +129,16 @@ impl Team {
     }
 
     /// Runs `job(p)` for every part `p < parts`, in parallel on the team, and returns when all
-    /// have finished. Runs them in order on the calling thread when the team is in use.
+    /// have finished. Runs them in order on the calling thread when the team is in use (or for
+    /// more than `MAX_PARTS` parts).
     ///
     /// # Panics
-    /// If a part panics (after every other part has finished).
+    /// With the panic of a part that panicked (after every other part has finished).
     pub(crate) fn run(&self, parts: usize, job: &(dyn Fn(usize) + Sync)) {
         let helpers = parts.min(self.size()).saturating_sub(1);
         let guard = match self.busy.try_lock() {
-            Ok(guard) if helpers > 0 => Some(guard),
-            Ok(_) => None,
+            _ if helpers == 0 || parts > MAX_PARTS => None,
+            Ok(guard) => Some(guard),
             // A part panicked in an earlier job; the state was restored before the panic.
             Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
             Err(TryLockError::WouldBlock) => None,
@@ -133,7 +148,6 @@ impl Team {
             return;
         };
         let shared = &*self.shared;
-        let parts = parts.min(MAX_PARTS);
         // SAFETY: the lifetime is erased only for the duration of this call: `Finish` below
         // waits (even when a part of the caller panics) until no helper runs a part, and the
         // pointer is cleared before this function returns.
@@ -142,7 +156,6 @@ impl Team {
         // helper reads `job` now.
         unsafe { *shared.job.get() = Some(erased) };
         shared.running.store(helpers, Ordering::Relaxed);
-        shared.panicked.store(false, Ordering::Relaxed);
         let number = (shared.word.load(Ordering::Relaxed) >> PART_BITS) + 1;
         shared
             .word
@@ -156,8 +169,10 @@ impl Team {
         let size = self.size();
         (0..parts).step_by(size).for_each(job);
         drop(finish);
-        if shared.panicked.swap(false, Ordering::Relaxed) {
-            panic!("a part of a host kernel panicked on a team thread");
+        let mut panics = std::mem::take(&mut *lock(&shared.panics)).into_iter();
+        if let Some(panic) = panics.next() {
+            drop(panics);
+            resume_unwind(panic);
         }
     }
 
@@ -168,10 +183,7 @@ impl Team {
     pub(crate) fn for_each<T: Send>(&self, items: Vec<T>, work: impl Fn(usize, T) + Sync) {
         let items: Vec<Mutex<Option<T>>> = items.into_iter().map(|i| Mutex::new(Some(i))).collect();
         self.run(items.len(), &|part| {
-            let item = items[part]
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .take();
+            let item = lock(&items[part]).take();
             if let Some(item) = item {
                 work(part, item);
             }
@@ -184,12 +196,35 @@ struct Finish<'a>(&'a Shared);
 
 impl Drop for Finish<'_> {
     fn drop(&mut self) {
+        let mut polls = 0_u32;
         while self.0.running.load(Ordering::Acquire) != 0 {
-            std::hint::spin_loop();
+            polls = polls.wrapping_add(1);
+            if polls.is_multiple_of(POLLS) {
+                // A helper may have lost its core to another thread: give it back.
+                thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
         }
         // SAFETY: no helper runs a part, so none reads `job`.
         unsafe { *self.0.job.get() = None };
     }
+}
+
+/// Decrements `running` when dropped: a helper is done with its part of the latest job.
+struct Done<'a>(&'a Shared);
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// Locks `mutex`, whether or not a panic poisoned it (its data stays consistent here).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The loop of helper `index` (member `index + 1`).
@@ -205,8 +240,12 @@ fn helper(shared: &Shared, index: usize) {
                 break word;
             }
             polls = polls.wrapping_add(1);
-            if !polls.is_multiple_of(1024) || idle_since.elapsed() < SPIN {
+            if !polls.is_multiple_of(POLLS) {
                 std::hint::spin_loop();
+                continue;
+            }
+            if idle_since.elapsed() < SPIN {
+                thread::yield_now();
                 continue;
             }
             shared.parked[index].store(true, Ordering::SeqCst);
@@ -220,20 +259,21 @@ fn helper(shared: &Shared, index: usize) {
         if member >= parts {
             continue;
         }
+        // Tells the caller that this helper is done with the job, however it leaves this block.
+        let _done = Done(shared);
         // SAFETY: this helper has a part of the job in `word`, so the caller wrote `job` before
         // publishing `word` (acquired above) and keeps the closure alive until `running` drops
-        // to zero, which cannot happen before this helper's decrement below.
+        // to zero, which cannot happen before `_done` is dropped.
         let job = unsafe { (*shared.job.get()).map(|job| &*job) };
         if let Some(job) = job {
             let size = shared.size.load(Ordering::Relaxed);
             let result = catch_unwind(AssertUnwindSafe(|| {
                 (member..parts).step_by(size).for_each(job);
             }));
-            if result.is_err() {
-                shared.panicked.store(true, Ordering::Relaxed);
+            if let Err(panic) = result {
+                lock(&shared.panics).push(panic);
             }
         }
-        shared.running.fetch_sub(1, Ordering::Release);
     }
 }
 
@@ -347,7 +387,12 @@ mod tests {
                     finished.fetch_add(1, Ordering::SeqCst);
                 });
             }));
-            assert!(result.is_err(), "part {failing}'s panic was lost");
+            let panic = result.expect_err("the part's panic was lost");
+            assert_eq!(
+                panic.downcast_ref::<String>().map(String::as_str),
+                Some(format!("part {failing} fails").as_str()),
+                "the caller gets the part's own panic"
+            );
             assert_eq!(finished.into_inner(), 1, "the other part had finished");
             assert_eq!(counts(&team, 2), vec![1; 2]);
         }
