@@ -40,7 +40,7 @@ use crate::host::{
     from_host_array, is_host_backend, read_row_major, row_major_array, row_major_slice,
 };
 use crate::host::{logistic_in_place, momentum_pass, widest_vectors};
-use crate::product::{gemm, Layout, Start};
+use crate::product::{blocks, gemm, Layout, Start};
 use crate::rbm::Rbm;
 use crate::sampling::fill_uniform;
 use crate::team::team;
@@ -136,10 +136,7 @@ impl Workspace {
 /// How many of `columns` columns each of the team's parts takes: a multiple of 16 (so that a
 /// part reads the row-major noise a cache line at a time), one block per member.
 fn columns_per_part(columns: usize) -> usize {
-    columns
-        .div_ceil(team().size())
-        .next_multiple_of(16)
-        .clamp(1, columns.max(1))
+    blocks(columns, team().size())
 }
 
 /// Where [`means_and_sample`] puts its Bernoulli sample.

@@ -27,7 +27,7 @@ use burn::tensor::{backend::Backend, Tensor, TensorData, TensorPrimitive};
 use burn_ndarray::{NdArray, NdArrayTensor, SharedArray};
 use rand::Rng;
 
-use crate::product::{gemm_strided, Start, Strided};
+use crate::product::{blocks, gemm_strided, Start, Strided};
 use crate::sampling::fill_uniform;
 use crate::team::team;
 
@@ -421,7 +421,7 @@ pub(crate) fn momentum_pass(weights: &mut [f32], velocity: &mut [f32], decay: f3
     } else {
         team().size()
     };
-    let block = weights.len().div_ceil(parts).next_multiple_of(16).max(16);
+    let block = blocks(weights.len(), parts);
     let mut sums = vec![0.0_f32; weights.len().div_ceil(block)];
     let items: Vec<_> = weights
         .chunks_mut(block)

@@ -105,8 +105,10 @@ pub(crate) enum Start<'a> {
     Row(&'a [f32]),
 }
 
-/// Blocks of `side` for `wanted` parts: a multiple of [`BLOCK`], at most `side`.
-fn blocks(side: usize, wanted: usize) -> usize {
+/// The length of the blocks in which `side` rows, columns or elements are split for `wanted`
+/// parts: a multiple of 16 (a cache line of `f32`, and a multiple of the vector width of
+/// `gemm`'s kernels), at most `side`; `side.div_ceil(block)` parts in all.
+pub(crate) fn blocks(side: usize, wanted: usize) -> usize {
     side.div_ceil(wanted.max(1))
         .next_multiple_of(BLOCK)
         .min(side)
