@@ -27,7 +27,7 @@ use burn::tensor::{backend::Backend, Tensor, TensorData, TensorPrimitive};
 use burn_ndarray::{NdArray, NdArrayTensor, SharedArray};
 use rand::Rng;
 
-use crate::product::{blocks, gemm_strided, Start, Strided};
+use crate::product::{blocks, gemm_strided, Product, Start, Strided};
 use crate::sampling::fill_uniform;
 use crate::team::team;
 
@@ -366,7 +366,16 @@ unsafe fn gemm_into<B: Backend>(
     // SAFETY: `lhs` and `rhs` point at element [0, 0] of live `ArrayView`s of shapes `[m, k]`
     // and `[k, n]` with these (non-negative) strides, so every offset `i·row + j·col` inside
     // those shapes is in bounds; the caller vouches for `dst` and `start`.
-    unsafe { gemm_strided([m, k, n], dst, start, beta, lhs, rhs) };
+    unsafe {
+        gemm_strided(Product {
+            shape: [m, k, n],
+            dst,
+            start,
+            beta,
+            a: lhs,
+            b: rhs,
+        })
+    };
     Ok(())
 }
 
@@ -413,7 +422,6 @@ pub(crate) fn apply_velocity<B: Backend>(
 /// threads). The operations and their order are those of the tensor path, so both give the
 /// same bits for `w` and `v`.
 pub(crate) fn momentum_pass(weights: &mut [f32], velocity: &mut [f32], decay: f32) -> f32 {
-    assert_eq!(weights.len(), velocity.len(), "one velocity per weight");
     /// Below this many weights the pass runs on the calling thread.
     const PARALLEL_LEN: usize = 1 << 15;
     let parts = if weights.len() < PARALLEL_LEN {
@@ -421,7 +429,19 @@ pub(crate) fn momentum_pass(weights: &mut [f32], velocity: &mut [f32], decay: f3
     } else {
         team().size()
     };
-    let block = blocks(weights.len(), parts);
+    momentum_pass_in_blocks(weights, velocity, decay, blocks(weights.len(), parts))
+}
+
+/// [`momentum_pass`] in blocks of `block` weights, one team part each (so that each member
+/// updates the weights it last touched, whose lines are still in its cache).
+pub(crate) fn momentum_pass_in_blocks(
+    weights: &mut [f32],
+    velocity: &mut [f32],
+    decay: f32,
+    block: usize,
+) -> f32 {
+    assert_eq!(weights.len(), velocity.len(), "one velocity per weight");
+    let block = block.max(1);
     let mut sums = vec![0.0_f32; weights.len().div_ceil(block)];
     let items: Vec<_> = weights
         .chunks_mut(block)

@@ -464,17 +464,8 @@ pub fn autodiff_backend_trains_like_its_inner_backend<B: burn::tensor::backend::
 pub fn fused_host_update_matches_the_tensor_update<B: burn::tensor::backend::AutodiffBackend>(
     device: &B::Device,
 ) {
-    // 23 rows of probabilities: batches of 5 leave a last batch of 3.
-    let values: Vec<Vec<f32>> = (0..23)
-        .map(|i| {
-            (0..11)
-                .map(|j| ((i * 7 + j * 3) % 10) as f32 / 9.0)
-                .collect()
-        })
-        .collect();
-    let data_inner = rows_to_tensor::<B::InnerBackend, _>(&values, device).unwrap();
-    let data = rows_to_tensor::<B, _>(&values, device).unwrap();
     let sparsity = SparsityConfig::new(0.1, 0.5);
+    // 23 rows of 11 probabilities: batches of 5 leave a last batch of 3.
     let base = ContrastiveDivergenceConfig::new()
         .with_batch_size(5)
         .with_epochs(3)
@@ -487,19 +478,57 @@ pub fn fused_host_update_matches_the_tensor_update<B: burn::tensor::backend::Aut
         base.clone()
             .with_k(2)
             .with_persistent(true)
+            .with_sparsity(Some(sparsity.clone())),
+        base.clone().with_persistent(true),
+    ];
+    fused_matches_tensor_ops::<B>([23, 11, 6], &configs, device);
+    // 80 rows of 200, 150 hidden units, batches of 40: large enough for the fused update to
+    // split its products over two threads where the machine has them (the hidden inputs over
+    // the visible units, into partial products that the logistic pass adds up; on one thread
+    // these cases take the unsplit products).
+    let base = base.with_batch_size(40).with_epochs(2);
+    let configs = [
+        base.clone()
+            .with_weight_decay(0.01)
             .with_sparsity(Some(sparsity)),
         base.clone().with_persistent(true),
     ];
+    fused_matches_tensor_ops::<B>([80, 200, 150], &configs, device);
+    // 160 rows in batches of 120, PCD-2: the first batch is too large to split its hidden
+    // inputs over the visible units (one product of batch and chains), the last (40 rows
+    // against 120 chains) splits the batch's product but not the chains'.
+    let base = base.with_batch_size(120);
+    let configs = [base.with_k(2).with_persistent(true)];
+    fused_matches_tensor_ops::<B>([160, 200, 150], &configs, device);
+}
+
+/// The fused and tensor-operation learners fitted to `rows` rows of `visible` probabilities,
+/// from the same random RBM with `hidden` units, under each of `configs`.
+fn fused_matches_tensor_ops<B: burn::tensor::backend::AutodiffBackend>(
+    [rows, visible, hidden]: [usize; 3],
+    configs: &[ContrastiveDivergenceConfig],
+    device: &B::Device,
+) {
+    let values: Vec<Vec<f32>> = (0..rows)
+        .map(|i| {
+            (0..visible)
+                .map(|j| ((i * 7 + j * 3) % 10) as f32 / 9.0)
+                .collect()
+        })
+        .collect();
+    let data_inner = rows_to_tensor::<B::InnerBackend, _>(&values, device).unwrap();
+    let data = rows_to_tensor::<B, _>(&values, device).unwrap();
     for config in configs {
-        let start = HostRbm::random(11, 6, 0.3, 5);
+        let start = HostRbm::random(visible, hidden, 0.3, 5);
         let mut fused = config.init::<B::InnerBackend>().unwrap();
         let (inner, _) = fused
             .fit(start.to_device::<B::InnerBackend>(device), &data_inner)
             .unwrap();
         let mut tensor_ops = config.init::<B>().unwrap();
         let (tracked, _) = tensor_ops.fit(start.to_device::<B>(device), &data).unwrap();
-        // 15 updates, each moving a parameter by at most about 0.1 · 3 (learning rate times
-        // the largest statistic and penalty); rounding (10⁻⁷ relative) stays far below 10⁻⁵.
+        // At most 15 updates, each moving a parameter by at most about 0.1 · 3 (learning rate
+        // times the largest statistic and penalty); rounding (10⁻⁷ relative) stays far below
+        // 10⁻⁵.
         let difference = max_abs_diff(&parameters(&inner), &parameters(&tracked));
         assert!(
             difference < 1e-5,
