@@ -20,7 +20,8 @@ use std::time::Instant;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor, TensorData};
 use clap::Parser;
-use rbm_burn::{matmul, ContrastiveDivergenceConfig, RbmConfig};
+use rbm_burn::internal::matmul;
+use rbm_burn::{ContrastiveDivergenceConfig, RbmConfig};
 use rbm_burn_examples::cli::{exit_on_error, BackendChoice};
 use rbm_burn_examples::mnist;
 
@@ -153,18 +154,18 @@ fn learner_epoch<B: Backend>(
         .with_epochs(1)
         .with_monitor_size(100);
     let mut rbm = RbmConfig::new(visible, hidden).init::<B>(device)?;
-    let mut warm = config.init::<B>()?;
+    let mut warm = config.init()?;
     for start in (0..data.dims()[0]).step_by(batch).take(warm_up) {
         let rows = batch.min(data.dims()[0] - start);
         rbm = warm.step(rbm, data.clone().narrow(0, start, rows))?;
     }
-    let (_, history) = config.init::<B>()?.fit(rbm, data)?;
+    let (_, history) = config.init()?.fit(rbm, data)?;
     Ok(history.epochs[0].seconds)
 }
 
 /// Seconds of the matrix products of one epoch alone, in the learner's shapes, on random
 /// tensors: `v₀W`, `h₀Wᵀ`, `v₁W` and `[v₀; v₁]ᵀ[p₀; p₁]` per batch, with the product the
-/// learner uses ([`rbm_burn::matmul`]).
+/// learner uses (`rbm_burn::internal::matmul`).
 fn bare_products_epoch<B: Backend>(
     rows: usize,
     visible: usize,

@@ -68,7 +68,7 @@ fn run<B: Backend>(args: &Args, device: &B::Device) -> rbm_burn::Result<()> {
         .with_final_momentum(args.momentum)
         .with_weight_decay(args.weight_decay)
         .with_seed(args.seed)
-        .init::<B>()?;
+        .init()?;
     let start = rbm
         .log_likelihood_exact(data.clone())?
         .mean()

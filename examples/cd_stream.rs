@@ -162,7 +162,7 @@ fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<(), Box<dyn Error>
         .with_batch_size(args.batch_size)
         .with_epochs(1)
         .with_seed(args.seed)
-        .init::<B>()?;
+        .init()?;
     let mut progress = Progress {
         started: Instant::now(),
         rows,

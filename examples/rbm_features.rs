@@ -128,7 +128,7 @@ fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<(), Box<dyn Error>
         .with_learning_rate(args.learning_rate)
         .with_batch_size(args.batch_size)
         .with_seed(args.seed)
-        .init::<B>()?;
+        .init()?;
     let mut report = |m: &EpochMetrics| {
         println!(
             "  RBM epoch {:2}: reconstruction error {:.4}, {:.1} s",

@@ -98,7 +98,7 @@ fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<(), Box<dyn Error>
         .with_batch_size(args.batch_size)
         .with_epochs(args.epochs)
         .with_seed(args.seed)
-        .init::<B>()?;
+        .init()?;
     let mut report = |m: &EpochMetrics| {
         println!(
             "epoch {:3}: reconstruction MSE {:.4} (about 1 for predicting the mean), free energy {:.1}, {:.1} s",

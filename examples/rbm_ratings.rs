@@ -173,7 +173,7 @@ fn run<B: Backend>(args: &Args, table: &Ratings, device: &B::Device) -> Result<(
         .with_batch_size(args.batch_size)
         .with_epochs(args.epochs)
         .with_seed(args.seed)
-        .init::<B>()?;
+        .init()?;
     let mut report = |m: &EpochMetrics| {
         println!(
             "epoch {:3}: reconstruction error on observed entries {:.4}, {:.2} s",

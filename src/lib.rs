@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod crbm_sequences;
 pub mod dbn_mnist;
 pub mod files;
 pub mod images;

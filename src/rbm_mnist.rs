@@ -172,7 +172,7 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
     let rbm = rbm_config
         .init::<B>(device)?
         .init_visible_bias_from_data(&train)?;
-    let mut learner = cd.init::<B>()?;
+    let mut learner = cd.init()?;
     let validation = test.clone().narrow(0, 0, test.dims()[0].min(1000));
     let started = Instant::now();
     let mut print_epoch = |m: &EpochMetrics| {

@@ -39,18 +39,18 @@ impl<B: Backend> Dbn<B> {
             return Err(DbnError::NoLayers { got: 0 });
         }
         for (layer, rbm) in layers.iter().enumerate() {
-            if rbm.hidden_units != HiddenUnits::Bernoulli {
+            if rbm.hidden_units() != HiddenUnits::Bernoulli {
                 return Err(DbnError::UnsupportedUnits {
                     layer,
-                    units: rbm.hidden_units.to_string(),
+                    units: rbm.hidden_units().to_string(),
                     reason: "the hidden layers of a DBN are binary (sigmoid units in the MLP)",
                 });
             }
             if layer > 0 {
-                if rbm.visible_units != VisibleUnits::Bernoulli {
+                if rbm.visible_units() != VisibleUnits::Bernoulli {
                     return Err(DbnError::UnsupportedUnits {
                         layer,
-                        units: rbm.visible_units.to_string(),
+                        units: rbm.visible_units().to_string(),
                         reason: "only the bottom RBM may have non-binary visible units",
                     });
                 }
@@ -219,11 +219,11 @@ impl<B: Backend> Dbn<B> {
                 actual: format!("a DBN with sizes {:?}", self.sizes()),
             });
         }
-        if config.visible_units != self.layers[0].visible_units {
+        if config.visible_units != self.layers[0].visible_units() {
             return Err(DbnError::LayerMismatch {
                 layer: 0,
                 expected: format!("{} input units (as configured)", config.visible_units),
-                actual: format!("{} input units", self.layers[0].visible_units),
+                actual: format!("{} input units", self.layers[0].visible_units()),
             });
         }
         check_data(config, data)
@@ -309,7 +309,7 @@ pub(crate) fn init_visible_bias<B: Backend, D: TrainingData<B>>(
     data: &D,
     device: &B::Device,
 ) -> rbm_burn::Result<Rbm<B>> {
-    let units = rbm.visible_units;
+    let units = rbm.visible_units();
     if matches!(units, VisibleUnits::Softmax { .. }) {
         return Ok(rbm);
     }

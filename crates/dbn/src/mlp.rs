@@ -176,7 +176,7 @@ impl<B: Backend> Dbn<B> {
             Some(sigma) => weight / sigma.unsqueeze_dim::<2>(1),
             None => weight,
         };
-        Ok(linear_from(weight, rbm.hidden_bias.val()))
+        Ok(linear_from(weight, rbm.hidden_bias()))
     }
 
     /// Loads RBM `layer` into `linear`, a layer of the user's own model, keeping its device:

@@ -16,10 +16,10 @@ use burn::record::{PrecisionSettings, Record};
 use burn::tensor::backend::Backend;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
-use rbm_burn::checkpoint::RngRecord;
-use rbm_burn::file::{file_error, load_record, save_record, FileProblem};
+use rbm_burn::internal::{file_error, load_record, save_record, RngRecord};
+use rbm_burn::FileProblem;
 use rbm_burn::{
-    CdCheckpointRecord, ContrastiveDivergence, Rbm, RbmFileRecord, TrainingData, TrainingHistory,
+    CdCheckpointRecord, ContrastiveDivergence, ModelRecord, Rbm, TrainingData, TrainingHistory,
 };
 
 use crate::config::DbnConfig;
@@ -28,7 +28,7 @@ use crate::error::{DbnError, Result};
 use crate::observer::{LayerObserver, PretrainHistory, PretrainObserver};
 use crate::propagate::Propagated;
 
-/// The content kind of DBN files (see [`rbm_burn::file`]).
+/// The content kind of DBN files (see `rbm_burn::file`).
 pub const DBN_KIND: &str = "dbn";
 /// The content kind of pre-training checkpoints.
 pub const PRETRAIN_CHECKPOINT_KIND: &str = "dbn-pretrain-checkpoint";
@@ -36,7 +36,7 @@ pub const PRETRAIN_CHECKPOINT_KIND: &str = "dbn-pretrain-checkpoint";
 /// A DBN as a record: its RBMs, bottom first.
 #[derive(Record)]
 pub struct DbnFileRecord<B: Backend> {
-    layers: Vec<RbmFileRecord<B>>,
+    layers: Vec<ModelRecord<B, Rbm<B>>>,
 }
 
 impl<B: Backend> Record<B> for DbnConfig {
@@ -57,10 +57,10 @@ pub struct PretrainCheckpointRecord<B: Backend> {
     /// The settings.
     config: DbnConfig,
     /// Every RBM of the stack; the one in training is in `learner`.
-    layers: Vec<RbmFileRecord<B>>,
+    layers: Vec<ModelRecord<B, Rbm<B>>>,
     /// The RBM in training.
     layer: usize,
-    learner: CdCheckpointRecord<B>,
+    learner: CdCheckpointRecord<B, Rbm<B>>,
     pass_up_rng: RngRecord,
     history: Vec<TrainingHistory>,
 }
@@ -132,7 +132,7 @@ impl<B: Backend> Progress<B> {
             let (mut learner, mut rbm) = match self.current.take() {
                 Some(current) => current,
                 None => {
-                    let learner = config.layer_cd(layer).init::<B>().map_err(wrap)?;
+                    let learner = config.layer_cd(layer).init().map_err(wrap)?;
                     let rbm = self.layers[layer].clone();
                     let rbm = if layer == 0 && config.init_visible_bias {
                         init_visible_bias(rbm, data, &device).map_err(wrap)?
@@ -171,7 +171,7 @@ impl<B: Backend> Progress<B> {
                 if let Some(c) = &checkpoints {
                     let record = PretrainCheckpointRecord {
                         config: config.clone(),
-                        layers: self.layers.iter().map(RbmFileRecord::of).collect(),
+                        layers: self.layers.iter().map(ModelRecord::of).collect(),
                         layer,
                         learner: learner.checkpoint_record(&rbm),
                         pass_up_rng: RngRecord::new(source.rng.borrow().clone()),
@@ -221,7 +221,7 @@ impl<B: Backend> Progress<B> {
         let layers = record
             .layers
             .into_iter()
-            .map(|layer| layer.into_rbm(path))
+            .map(|layer| layer.into_model(path, device))
             .collect::<rbm_burn::Result<Vec<_>>>()?;
         let layers = Dbn::from_layers(layers)
             .map_err(|e| {
@@ -255,7 +255,8 @@ impl<B: Backend> Progress<B> {
                 format!("layer {layer} with {} histories", record.history.len()),
             ));
         }
-        let (learner, rbm) = ContrastiveDivergence::from_checkpoint_record(record.learner, path)?;
+        let (learner, rbm) =
+            ContrastiveDivergence::from_checkpoint_record(record.learner, path, device)?;
         let expected = (layers[layer].n_visible(), layers[layer].n_hidden());
         if (rbm.n_visible(), rbm.n_hidden()) != expected {
             return Err(mismatch(
@@ -284,7 +285,7 @@ impl<B: Backend> Dbn<B> {
     /// [`DbnError::Rbm`] with [`rbm_burn::RbmError::File`] naming `path`.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let record = DbnFileRecord {
-            layers: self.layers.iter().map(RbmFileRecord::of).collect(),
+            layers: self.layers.iter().map(ModelRecord::of).collect(),
         };
         Ok(save_record(path.as_ref(), DBN_KIND, record)?)
     }
@@ -301,7 +302,7 @@ impl<B: Backend> Dbn<B> {
         let layers = record
             .layers
             .into_iter()
-            .map(|layer| layer.into_rbm(path))
+            .map(|layer| layer.into_model(path, device))
             .collect::<rbm_burn::Result<Vec<_>>>()?;
         Dbn::from_layers(layers).map_err(|e| {
             DbnError::Rbm(file_error(

@@ -38,7 +38,7 @@ impl<B: Backend, D: TrainingData<B>> Propagated<'_, B, D> {
     fn input_units(&self) -> VisibleUnits {
         self.below
             .first()
-            .map_or(VisibleUnits::Bernoulli, |rbm| rbm.visible_units)
+            .map_or(VisibleUnits::Bernoulli, |rbm| rbm.visible_units())
     }
 }
 

@@ -59,9 +59,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::check_width;
 use crate::error::{self, RbmError};
-use crate::rbm::{sigmoid, Rbm};
-use crate::sampling::bernoulli;
-use crate::units::{HiddenUnits, VisibleUnits};
+use crate::kernels::{bernoulli, sigmoid};
+use crate::params;
+use crate::rbm::Rbm;
+use crate::units::HiddenUnits;
 
 /// Annealing steps whose weight increments are summed on the device before the sum is read
 /// back and added to the `f64` total on the host.
@@ -291,39 +292,29 @@ impl<B: Backend> Rbm<B> {
         config: &AisConfig,
     ) -> error::Result<AisEstimate> {
         config.validate()?;
-        if self.hidden_units != HiddenUnits::Bernoulli {
+        if self.hidden_units() != HiddenUnits::Bernoulli {
             return Err(RbmError::UnsupportedUnits {
                 operation: "AIS from a base-rate model",
-                units: self.hidden_units.to_string(),
+                units: self.hidden_units().to_string(),
             });
         }
         let betas = config.schedule.betas()?;
-        let rbm = self.detached();
+        let rbm = params::detached(self);
         let base_bias = rbm
             .clone()
             .init_visible_bias_from_data(data)?
-            .visible_bias
-            .val();
-        let model_bias = rbm.visible_bias.val();
-        let sigma = rbm.sigma();
-        let units = rbm.visible_units;
+            .visible_bias();
+        // The base model: the visible layer alone, with the data's base rates as biases.
+        let base = rbm.visible.clone().with_bias(base_bias.clone());
+        let model = &rbm.visible;
         let runs = config.runs;
         let n_hidden = rbm.n_hidden();
-        let base_input = base_bias.clone().unsqueeze::<2>().repeat_dim(0, runs);
-        let log_z_base = n_hidden as f64 * std::f64::consts::LN_2
-            + match (units, &sigma) {
-                (VisibleUnits::Gaussian { .. }, Some(sigma)) => {
-                    let half_log_two_pi = 0.5 * (2.0 * std::f64::consts::PI).ln();
-                    sigma.clone().log().sum().into_scalar_f64()
-                        + half_log_two_pi * rbm.n_visible() as f64
-                }
-                _ => units
-                    .log_partition_terms(base_bias.clone().unsqueeze::<2>())
-                    .into_scalar_f64(),
-            };
+        let base_input = base_bias.unsqueeze::<2>().repeat_dim(0, runs);
+        let log_z_base =
+            n_hidden as f64 * std::f64::consts::LN_2 + base.independent_log_partition();
 
         let mut rng = StdRng::seed_from_u64(config.seed);
-        let mut visible = units.sample(units.mean(base_input.clone()), sigma.clone(), &mut rng);
+        let mut visible = base.sample(base.mean(base_input.clone()), &mut rng);
         let device = rbm.device();
         let mut pending = Tensor::<B, 1>::zeros([runs], &device);
         let mut log_weights = vec![0.0f64; runs];
@@ -332,8 +323,8 @@ impl<B: Backend> Rbm<B> {
             let (beta_0, beta_1) = (pair[0], pair[1]);
             let hidden_input = rbm.hidden_activations(visible.clone());
             // −(β₁ − β₀) (E_vis(v) − E_A(v)) for the visible part.
-            let visible_gap = units.energy_term(visible.clone(), base_bias.clone(), sigma.clone())
-                - units.energy_term(visible.clone(), model_bias.clone(), sigma.clone());
+            let visible_gap =
+                base.energy(visible.clone(), None) - model.energy(visible.clone(), None);
             // softplus(β₁ y) − softplus(β₀ y) = Δ·max(y, 0) + log1p(σ(−β₀|y|)(exp(−Δ|y|) − 1)):
             // no overflow for any y and Δ, and accurate for tiny Δ.
             let delta = beta_1 - beta_0;
@@ -348,7 +339,7 @@ impl<B: Backend> Rbm<B> {
                 let hidden = bernoulli(sigmoid(hidden_input * beta_1), &mut rng);
                 let input =
                     base_input.clone() * (1.0 - beta_1) + rbm.visible_activations(hidden) * beta_1;
-                visible = units.sample(units.mean(input), sigma.clone(), &mut rng);
+                visible = model.sample(model.mean(input), &mut rng);
             }
             if (k + 1) % HOST_ACCUMULATION_STEPS == 0 || k + 1 == n_steps {
                 for (total, value) in log_weights
@@ -388,7 +379,7 @@ impl<B: Backend> Rbm<B> {
     /// non-finite `log_z`.
     pub fn average_log_likelihood(&self, visible: &Tensor<B, 2>, log_z: f64) -> error::Result<f64> {
         check_width(visible.dims(), self.n_visible())?;
-        self.visible_units.check_states(visible)?;
+        self.visible_units().check_states(visible)?;
         if !log_z.is_finite() {
             return Err(RbmError::ValueOutOfRange {
                 value: log_z,

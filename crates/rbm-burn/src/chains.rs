@@ -22,15 +22,14 @@
 //! error); with [`ChainOutput::Samples`] it is the chain's last state.
 
 use burn::config::Config;
-use burn::tensor::{backend::Backend, Bool, ElementConversion, Tensor};
+use burn::tensor::{backend::Backend, Bool, Tensor};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::data::check_width;
 use crate::error::{self, RbmError};
+use crate::params;
 use crate::rbm::Rbm;
-use crate::sampling::uniform;
-use crate::units::VisibleUnits;
 
 /// What a chain reports for each kept step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -113,23 +112,7 @@ impl<B: Backend> Rbm<B> {
     /// # Shapes
     /// - output: `[n, n_visible]`
     pub fn random_visible<R: Rng + ?Sized>(&self, n: usize, rng: &mut R) -> Tensor<B, 2> {
-        let device = self.device();
-        let shape = [n, self.n_visible()];
-        match self.visible_units {
-            VisibleUnits::Bernoulli => uniform::<B, R, 2>(rng, shape, &device)
-                .greater_elem(0.5)
-                .float(),
-            VisibleUnits::Softmax { .. } => self.visible_units.sample(
-                self.visible_units.mean(Tensor::zeros(shape, &device)),
-                None,
-                rng,
-            ),
-            VisibleUnits::Gaussian { .. } => self.visible_units.sample(
-                self.visible_bias.val().unsqueeze::<2>().repeat_dim(0, n),
-                self.sigma(),
-                rng,
-            ),
-        }
+        self.visible.random_states(n, rng)
     }
 
     /// Runs one Gibbs chain from each row of `start` and returns the kept states, in order:
@@ -149,14 +132,14 @@ impl<B: Backend> Rbm<B> {
     ) -> error::Result<Vec<Tensor<B, 2>>> {
         config.validate()?;
         check_width(start.dims(), self.n_visible())?;
-        self.visible_units.check_data(&start)?;
-        let rbm = self.detached();
+        self.visible_units().check_data(&start)?;
+        let rbm = params::detached(self);
         let mut visible = start;
         let mut kept = Vec::with_capacity(config.samples);
         for step in 1..=config.total_steps()? {
             let hidden = rbm.sample_hidden(visible, rng);
             let mean = rbm.visible_probs(hidden);
-            visible = rbm.visible_units.sample(mean.clone(), rbm.sigma(), rng);
+            visible = rbm.visible.sample(mean.clone(), rng);
             if step > config.burn_in && (step - config.burn_in).is_multiple_of(config.thinning) {
                 kept.push(match config.output {
                     ChainOutput::Means => mean,
@@ -206,32 +189,13 @@ impl<B: Backend> Rbm<B> {
                 actual: known.dims().to_vec(),
             });
         }
-        let rbm = self.detached();
+        let rbm = params::detached(self);
         let [rows, columns] = visible.dims();
         let device = rbm.device();
         let unknown = known.clone().bool_not();
-        if let VisibleUnits::Softmax { group_size } = rbm.visible_units {
-            let per_group = known
-                .clone()
-                .float()
-                .reshape([rows, columns / group_size, group_size])
-                .sum_dim(2);
-            let split = per_group
-                .clone()
-                .greater_elem(0.0)
-                .bool_and(per_group.lower_elem(group_size as f64))
-                .any()
-                .into_scalar()
-                .elem::<bool>();
-            if split {
-                return Err(RbmError::UnsupportedUnits {
-                    operation: "a mask that knows only part of a softmax group",
-                    units: rbm.visible_units.to_string(),
-                });
-            }
-        }
+        rbm.visible.check_known(&known)?;
         let clamped = visible.mask_fill(unknown.clone(), 0.0);
-        rbm.visible_units.check_data(&clamped)?;
+        rbm.visible_units().check_data(&clamped)?;
         let prior = rbm.visible_probs(Tensor::zeros([rows, rbm.n_hidden()], &device));
         let mut state = clamped.clone().mask_where(unknown.clone(), prior);
         let mut total = Tensor::<B, 2>::zeros([rows, columns], &device);
@@ -245,7 +209,7 @@ impl<B: Backend> Rbm<B> {
         for step in 1..=total_steps {
             let hidden = rbm.sample_hidden(state, rng);
             let mean = rbm.visible_probs(hidden);
-            let sample = rbm.visible_units.sample(mean.clone(), rbm.sigma(), rng);
+            let sample = rbm.visible.sample(mean.clone(), rng);
             state = clamped.clone().mask_where(unknown.clone(), sample);
             if step > config.burn_in && config.output == ChainOutput::Means {
                 total = total + mean;

@@ -7,7 +7,7 @@
 use std::marker::PhantomData;
 
 use burn::data::dataset::Dataset;
-use burn::tensor::{backend::Backend, ElementConversion, Int, Tensor, TensorData};
+use burn::tensor::{backend::Backend, ElementConversion, Tensor, TensorData};
 
 use crate::error::{RbmError, Result};
 use crate::units::VisibleUnits;
@@ -91,14 +91,8 @@ impl<B: Backend> TrainingData<B> for Tensor<B, 2> {
         let contiguous = indices.iter().enumerate().all(|(i, &row)| row == first + i);
         let rows = if contiguous {
             self.clone().narrow(0, first, indices.len())
-        } else if let Some(rows) = crate::host::gather_rows(self, indices) {
-            rows
         } else {
-            let n = indices.len();
-            let indices: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
-            let indices =
-                Tensor::<B, 1, Int>::from_data(TensorData::new(indices, [n]), &self.device());
-            self.clone().select(0, indices)
+            crate::kernels::gather_rows(self, indices)
         };
         Ok(rows.to_device(device))
     }

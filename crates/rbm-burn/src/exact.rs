@@ -18,13 +18,14 @@
 //! result does not lose precision for large `Z`. Enumerating the smaller layer gives the same
 //! `Z` at the lowest cost.
 
-use burn::tensor::{backend::Backend, ElementConversion, Tensor, TensorData};
+use burn::tensor::{backend::Backend, Tensor, TensorData};
 
 use crate::data::{check_binary, check_width};
 use crate::error::{RbmError, Result};
-use crate::gradient::{column_mean, RbmGradient};
-use crate::rbm::{sigmoid, Rbm};
-use crate::units::{HiddenUnits, VisibleUnits};
+use crate::kernels::sigmoid;
+use crate::params::value_param;
+use crate::rbm::Rbm;
+use crate::units::{column_mean, HiddenLayer, HiddenUnits, VisibleLayer, VisibleUnits};
 
 /// The largest number of units that exact enumeration accepts in the enumerated (smaller)
 /// layer: `2^26` states. The cost is proportional to `2^units · n_other`: on a 2-core CPU,
@@ -50,10 +51,10 @@ impl EnumeratedLayer {
     /// softmax visible units, ReLU hidden units), otherwise the smaller layer (visible on a
     /// tie), which is the cheaper one.
     pub fn smaller<B: Backend>(rbm: &Rbm<B>) -> Self {
-        if rbm.visible_units != VisibleUnits::Bernoulli {
+        if rbm.visible_units() != VisibleUnits::Bernoulli {
             return Self::Hidden;
         }
-        if rbm.hidden_units != HiddenUnits::Bernoulli {
+        if rbm.hidden_units() != HiddenUnits::Bernoulli {
             return Self::Visible;
         }
         if rbm.n_visible() <= rbm.n_hidden() {
@@ -106,14 +107,17 @@ impl<B: Backend> Rbm<B> {
     /// large to enumerate.
     pub fn log_likelihood_exact(&self, visible: Tensor<B, 2>) -> Result<Tensor<B, 1>> {
         check_width(visible.dims(), self.n_visible())?;
-        self.visible_units.check_states(&visible)?;
+        self.visible_units().check_states(&visible)?;
         let log_z = self.log_partition_exact()?;
         Ok(self.free_energy(visible).neg() - log_z)
     }
 }
 
 /// The exact gradient of the average log-likelihood of `visible` (data statistics by a matrix
-/// product, model statistics by enumerating the smaller layer).
+/// product, model statistics by enumerating the smaller layer), as a value of the model's own
+/// type: `weights` holds `∂⟨log p(v)⟩/∂W = ⟨v hᵀ⟩_data − ⟨v hᵀ⟩_model` and the layers' biases
+/// `⟨v⟩_data − ⟨v⟩_model` and `⟨h⟩_data − ⟨h⟩_model`, where the data term uses `p(h | v)` for
+/// `h`. ([`crate::ContrastiveDivergence::estimate_gradient`] estimates the same value.)
 ///
 /// # Shapes
 /// - `visible`: `[batch, n_visible]`, values in `{0, 1}`
@@ -124,13 +128,15 @@ impl<B: Backend> Rbm<B> {
 pub fn exact_log_likelihood_gradient<B: Backend>(
     rbm: &Rbm<B>,
     visible: Tensor<B, 2>,
-) -> Result<RbmGradient<B>> {
-    if rbm.visible_units != VisibleUnits::Bernoulli || rbm.hidden_units != HiddenUnits::Bernoulli {
+) -> Result<Rbm<B>> {
+    let (VisibleLayer::Bernoulli(visible_units), HiddenLayer::Bernoulli(hidden_units)) =
+        (&rbm.visible, &rbm.hidden)
+    else {
         return Err(RbmError::UnsupportedUnits {
             operation: "the exact log-likelihood gradient",
-            units: format!("{} with {}", rbm.visible_units, rbm.hidden_units),
+            units: format!("{} with {}", rbm.visible_units(), rbm.hidden_units()),
         });
-    }
+    };
     check_width(visible.dims(), rbm.n_visible())?;
     check_binary(&visible)?;
     let layer = EnumeratedLayer::smaller(rbm);
@@ -157,11 +163,12 @@ pub fn exact_log_likelihood_gradient<B: Backend>(
     };
     let n = visible.dims()[0] as f64;
     let data_hidden = rbm.hidden_probs(visible.clone());
-    Ok(RbmGradient {
-        weights: visible.clone().transpose().matmul(data_hidden.clone()) / n - model_vh,
-        visible_bias: column_mean(visible) - model_v,
-        hidden_bias: column_mean(data_hidden) - model_h,
-        visible_log_variance: None,
+    Ok(Rbm {
+        weights: value_param(
+            visible.clone().transpose().matmul(data_hidden.clone()) / n - model_vh,
+        ),
+        visible: VisibleLayer::Bernoulli(visible_units.gradient(column_mean(visible) - model_v)),
+        hidden: HiddenLayer::Bernoulli(hidden_units.gradient(column_mean(data_hidden) - model_h)),
     })
 }
 
@@ -184,16 +191,16 @@ struct Enumeration<B: Backend> {
     low_bits: usize,
     n_chunks: usize,
     /// The units of the layer that is summed out.
-    other: OtherLayer,
+    other: OtherLayer<B>,
     /// A constant added to every state's log weight (the Gaussian integral's).
     constant: f64,
 }
 
 /// The layer that is summed out analytically.
-#[derive(Debug, Clone, Copy)]
-enum OtherLayer {
-    Visible(VisibleUnits),
-    Hidden(HiddenUnits),
+#[derive(Debug, Clone)]
+enum OtherLayer<B: Backend> {
+    Visible(VisibleLayer<B>),
+    Hidden(HiddenLayer<B>),
 }
 
 impl<B: Backend> Enumeration<B> {
@@ -205,33 +212,28 @@ impl<B: Backend> Enumeration<B> {
         let mut constant = 0.0;
         let (weights, bias, other_bias, other) = match layer {
             EnumeratedLayer::Visible => {
-                if rbm.visible_units != VisibleUnits::Bernoulli {
-                    return Err(unsupported(rbm.visible_units.to_string()));
+                if rbm.visible_units() != VisibleUnits::Bernoulli {
+                    return Err(unsupported(rbm.visible_units().to_string()));
                 }
                 (
                     rbm.weights.val(),
-                    rbm.visible_bias.val(),
-                    rbm.hidden_bias.val(),
-                    OtherLayer::Hidden(rbm.hidden_units),
+                    rbm.visible_bias(),
+                    rbm.hidden_bias(),
+                    OtherLayer::Hidden(rbm.hidden.clone()),
                 )
             }
             EnumeratedLayer::Hidden => {
-                if rbm.hidden_units != HiddenUnits::Bernoulli {
-                    return Err(unsupported(rbm.hidden_units.to_string()));
+                if rbm.hidden_units() != HiddenUnits::Bernoulli {
+                    return Err(unsupported(rbm.hidden_units().to_string()));
                 }
-                let mut other_bias = rbm.visible_bias.val();
-                if let Some(sigma) = rbm.sigma() {
-                    // u = a/σ + hWᵀ; the constant Σ ln(√(2π) σ_i) − a_i²/2σ_i².
-                    other_bias = other_bias / sigma.clone();
-                    let half_log_two_pi = 0.5 * (2.0 * std::f64::consts::PI).ln();
-                    let terms = sigma.log() + half_log_two_pi - other_bias.clone().square() * 0.5;
-                    constant = terms.sum().into_scalar().elem::<f64>();
-                }
+                // For Gaussian units the integral's inputs have the bias a/σ and a constant.
+                let (other_bias, summed_out_constant) = rbm.visible.summed_out();
+                constant = summed_out_constant;
                 (
                     rbm.weights.val().transpose(),
-                    rbm.hidden_bias.val(),
+                    rbm.hidden_bias(),
                     other_bias,
-                    OtherLayer::Visible(rbm.visible_units),
+                    OtherLayer::Visible(rbm.visible.clone()),
                 )
             }
         };
@@ -295,9 +297,9 @@ impl<B: Backend> Enumeration<B> {
                 )
             }
         };
-        let log_normaliser = match self.other {
-            OtherLayer::Visible(units) => units.log_partition_terms(activations.clone()),
-            OtherLayer::Hidden(units) => units.log_partition_terms(activations.clone()),
+        let log_normaliser = match &self.other {
+            OtherLayer::Visible(layer) => layer.log_partition_terms(activations.clone()),
+            OtherLayer::Hidden(layer) => layer.log_partition_terms(activations.clone()),
         };
         (activations, linear + log_normaliser + self.constant)
     }

@@ -81,39 +81,64 @@
 pub mod ais;
 pub mod cd;
 pub mod chains;
-pub mod checkpoint;
+mod container;
+mod crbm;
 pub mod data;
 pub mod error;
 pub mod exact;
 pub mod file;
-mod fused;
-pub mod gradient;
-mod host;
+mod kernels;
 pub mod metrics;
+pub mod model;
+#[cfg(feature = "ndarray-kernels")]
+mod ndarray;
+mod params;
 mod persist;
-mod product;
 pub mod ratings;
-pub mod rbm;
+mod rbm;
 pub mod sampling;
 pub mod synthetic;
-mod team;
 pub mod units;
 
 pub use ais::{AisConfig, AisEstimate, BetaSchedule, ScheduleSegment};
-pub use cd::{ContrastiveDivergence, ContrastiveDivergenceConfig, SparsityConfig};
+pub use cd::{
+    CdCheckpointRecord, ContrastiveDivergence, ContrastiveDivergenceConfig, SparsityConfig,
+    UpdatePath,
+};
 pub use chains::{ChainOutput, FillInConfig, GibbsChainConfig};
-pub use checkpoint::CdCheckpointRecord;
+pub use crbm::{sequence_windows, Crbm, CrbmConfig};
 pub use data::{rows_to_tensor, DatasetSource, TrainingData};
 pub use error::{RbmError, Result};
 pub use exact::{exact_log_likelihood_gradient, EnumeratedLayer, MAX_ENUMERATED_UNITS};
 pub use file::FileProblem;
-pub use gradient::RbmGradient;
 pub use metrics::{
     pseudo_log_likelihood, reconstruction_error, EpochMetrics, TrainingHistory, TrainingObserver,
 };
-pub use persist::RbmFileRecord;
-pub use rbm::{matmul, Rbm, RbmConfig, VISIBLE_BIAS_PROBABILITY_CLIP};
+pub use model::{CdModel, Phase};
+pub use persist::ModelRecord;
+pub use rbm::{Rbm, RbmConfig, VISIBLE_BIAS_PROBABILITY_CLIP};
 pub use units::{HiddenUnits, VisibleUnits};
+
+/// For the other crates of this workspace (`dbn`, the examples and the benches), not for users:
+/// the checked file container that `dbn`'s model and checkpoint files share with this crate's,
+/// the generator record its checkpoints embed, and the learner's matrix product that the
+/// `cd_epoch` bench times. Nothing here is part of the supported API.
+#[doc(hidden)]
+pub mod internal {
+    pub use crate::cd::checkpoint::RngRecord;
+    pub use crate::container::{file_error, load_record, save_record};
+
+    /// The matrix product the learner uses (the host GEMM on `NdArray<f32>`).
+    ///
+    /// # Shapes
+    /// - `a`: `[m, k]`, `b`: `[k, n]`, output: `[m, n]`
+    pub fn matmul<B: burn::tensor::backend::Backend>(
+        a: burn::tensor::Tensor<B, 2>,
+        b: burn::tensor::Tensor<B, 2>,
+    ) -> burn::tensor::Tensor<B, 2> {
+        crate::kernels::matmul(a, b)
+    }
+}
 
 /// The `rand` crate this API takes generators from (`rand::rngs::StdRng::seed_from_u64(…)`).
 pub use rand;

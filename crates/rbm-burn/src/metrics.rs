@@ -5,8 +5,9 @@ use burn::tensor::{activation::log_sigmoid, backend::Backend, Tensor, TensorData
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
+use crate::model::CdModel;
 use crate::rbm::Rbm;
-use crate::units::VisibleUnits;
+use crate::units::{VisibleLayer, VisibleUnits};
 
 /// Mean squared error between each row and its mean-field reconstruction
 /// [`Rbm::reconstruct`], averaged over all elements (over the observed entries only for
@@ -19,9 +20,21 @@ use crate::units::VisibleUnits;
 /// - `visible`: `[batch, n_visible]`
 /// - output: `[1]`
 pub fn reconstruction_error<B: Backend>(rbm: &Rbm<B>, visible: Tensor<B, 2>) -> Tensor<B, 1> {
-    let reconstruction = rbm.reconstruct(visible.clone());
+    rbm.reconstruction_error(&visible)
+}
+
+/// [`reconstruction_error`] of `visible` against a given `reconstruction`, for a model whose
+/// visible units are `layer`.
+///
+/// # Shapes
+/// - `visible`, `reconstruction`: `[batch, n_visible]`, output: `[1]`
+pub(crate) fn reconstruction_error_of<B: Backend>(
+    layer: &VisibleLayer<B>,
+    visible: Tensor<B, 2>,
+    reconstruction: Tensor<B, 2>,
+) -> Tensor<B, 1> {
     let squared = (visible.clone() - reconstruction).square();
-    match rbm.visible_units.observed(&visible) {
+    match layer.observed(&visible) {
         Some(observed) => (squared * observed.clone()).sum() / observed.sum().clamp_min(1.0),
         None => squared.mean(),
     }
@@ -43,19 +56,35 @@ pub fn pseudo_log_likelihood<B: Backend, R: Rng + ?Sized>(
     visible: Tensor<B, 2>,
     rng: &mut R,
 ) -> Tensor<B, 1> {
-    let [rows, columns] = visible.dims();
-    if rbm.visible_units != VisibleUnits::Bernoulli {
-        return Tensor::full([rows], f32::NAN, &visible.device());
+    rbm.row_pseudo_log_likelihood(&visible, rng)
+}
+
+/// [`pseudo_log_likelihood`] for visible units of type `units` and any free energy of the
+/// rows (a conditional model flips only the first `n_visible` columns of its rows: the
+/// visible units, not the context).
+///
+/// # Shapes
+/// - `rows`: `[batch, columns]`, output: `[batch]`
+pub(crate) fn pseudo_log_likelihood_of<B: Backend, R: Rng + ?Sized>(
+    units: VisibleUnits,
+    rows: Tensor<B, 2>,
+    free_energy: impl Fn(Tensor<B, 2>) -> Tensor<B, 1>,
+    flipped_columns: usize,
+    rng: &mut R,
+) -> Tensor<B, 1> {
+    let [batch, columns] = rows.dims();
+    if units != VisibleUnits::Bernoulli {
+        return Tensor::full([batch], f32::NAN, &rows.device());
     }
-    let mut mask = vec![0.0f32; rows * columns];
-    for row in 0..rows {
-        mask[row * columns + rng.random_range(0..columns)] = 1.0;
+    let mut mask = vec![0.0f32; batch * columns];
+    for row in 0..batch {
+        mask[row * columns + rng.random_range(0..flipped_columns)] = 1.0;
     }
-    let mask = Tensor::<B, 2>::from_data(TensorData::new(mask, [rows, columns]), &visible.device());
+    let mask = Tensor::<B, 2>::from_data(TensorData::new(mask, [batch, columns]), &rows.device());
     // v + m (1 - 2v) flips exactly the masked units (1 - v for binary v, as scikit-learn does).
-    let flipped = visible.clone() + mask * (visible.clone() * -2.0 + 1.0);
-    let gap = rbm.free_energy(flipped) - rbm.free_energy(visible);
-    log_sigmoid(gap) * columns as f64
+    let flipped = rows.clone() + mask * (rows.clone() * -2.0 + 1.0);
+    let gap = free_energy(flipped) - free_energy(rows);
+    log_sigmoid(gap) * flipped_columns as f64
 }
 
 /// What one epoch of training measured. Free energies and the pseudo-log-likelihood are means

@@ -1,38 +1,43 @@
-//! Saving and loading an [`Rbm`] as one self-describing file: the parameters and the unit
-//! types, in the checked container of [`crate::file`].
+//! Saving and loading models as self-describing files: the model's structure (its config:
+//! sizes and unit types) and its parameters (its Burn record), in the checked container of
+//! [`crate::file`].
 //!
-//! Burn's own recorders work too ([`Rbm`] is a `Module`), but their records leave out the unit
-//! types and are loaded into a model built beforehand from the same config without any check.
-//! [`Rbm::save`] / [`Rbm::load`] keep everything in the file and check it when loading.
+//! Burn's own recorders work too (every model is a `Module`), but their records leave out the
+//! structure and are loaded into a model built beforehand from the same config without any
+//! check. [`Rbm::save`] / [`Rbm::load`] (and the same for [`crate::Crbm`]) keep everything in
+//! the file and check it when loading: the parameters must have the shapes the structure
+//! gives them, and be finite.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
-use burn::module::Param;
-use burn::record::{PrecisionSettings, Record};
+use burn::module::Module;
 use burn::tensor::backend::Backend;
-use burn::tensor::{ElementConversion, Tensor};
+use burn::tensor::ElementConversion;
 
-use crate::error::{self, RbmError};
-use crate::file::{file_error, load_record, save_record, FileProblem};
+use crate::container::{file_error, load_record, save_record, FileProblem};
+use crate::error;
 use crate::metrics::TrainingHistory;
+use crate::model::CdModel;
+use crate::params;
 use crate::rbm::{Rbm, RbmConfig};
 use crate::units::{HiddenUnits, VisibleUnits};
-
-/// The content kind of RBM files (see [`crate::file`]).
-pub const RBM_KIND: &str = "rbm";
 
 /// Records of plain serialisable values, which are their own items.
 macro_rules! value_records {
     ($($value:ty),*) => {
         $(
-            impl<B: Backend> Record<B> for $value {
-                type Item<S: PrecisionSettings> = $value;
+            impl<B: burn::tensor::backend::Backend> burn::record::Record<B> for $value {
+                type Item<S: burn::record::PrecisionSettings> = $value;
 
-                fn into_item<S: PrecisionSettings>(self) -> Self::Item<S> {
+                fn into_item<S: burn::record::PrecisionSettings>(self) -> Self::Item<S> {
                     self
                 }
 
-                fn from_item<S: PrecisionSettings>(item: Self::Item<S>, _: &B::Device) -> Self {
+                fn from_item<S: burn::record::PrecisionSettings>(
+                    item: Self::Item<S>,
+                    _: &B::Device,
+                ) -> Self {
                     item
                 }
             }
@@ -42,114 +47,105 @@ macro_rules! value_records {
 
 pub(crate) use value_records;
 
-value_records!(VisibleUnits, HiddenUnits, TrainingHistory);
+value_records!(VisibleUnits, HiddenUnits, TrainingHistory, RbmConfig);
 
-/// Everything that defines an [`Rbm`], as a record. Other records (learner and DBN
-/// checkpoints) embed it.
+/// Everything that defines a model, as a record: its structure and its parameters. Other
+/// records (learner and DBN checkpoints) embed it.
 #[derive(burn::record::Record)]
-pub struct RbmFileRecord<B: Backend> {
-    /// `W`, `[n_visible, n_hidden]`.
-    pub weights: Tensor<B, 2>,
-    /// `a`, `[n_visible]`.
-    pub visible_bias: Tensor<B, 1>,
-    /// `b`, `[n_hidden]`.
-    pub hidden_bias: Tensor<B, 1>,
-    /// `ln σ²` of Gaussian visible units, `[n_visible]`.
-    pub visible_log_variance: Option<Tensor<B, 1>>,
-    /// The visible unit type.
-    pub visible_units: VisibleUnits,
-    /// The hidden unit type.
-    pub hidden_units: HiddenUnits,
+pub struct ModelRecord<B: Backend, M: CdModel<B>> {
+    /// The config that rebuilds the model's structure.
+    structure: M::Config,
+    /// The parameters.
+    parameters: <M as Module<B>>::Record,
 }
 
-impl<B: Backend> RbmFileRecord<B> {
-    /// The record of `rbm`'s current parameters (sharing their buffers).
-    pub fn of(rbm: &Rbm<B>) -> Self {
+impl<B: Backend, M: CdModel<B>> ModelRecord<B, M> {
+    /// The record of `model`'s structure and current parameters (sharing their buffers).
+    pub fn of(model: &M) -> Self {
         Self {
-            weights: rbm.weights.val(),
-            visible_bias: rbm.visible_bias.val(),
-            hidden_bias: rbm.hidden_bias.val(),
-            visible_log_variance: rbm.visible_log_variance.as_ref().map(Param::val),
-            visible_units: rbm.visible_units,
-            hidden_units: rbm.hidden_units,
+            structure: model.structure(),
+            parameters: model.clone().into_record(),
         }
     }
 
-    /// The RBM of this record, after checking that its shapes fit together, that the unit
-    /// types are valid for them and that every parameter is finite.
+    /// The model of this record on `device`, after checking that its structure is valid, that
+    /// its parameters have the shapes that structure gives them, and that every parameter is
+    /// finite.
     ///
     /// # Errors
-    /// [`RbmError::File`] naming `path` with [`FileProblem::Corrupt`].
-    pub fn into_rbm(self, path: &Path) -> error::Result<Rbm<B>> {
-        let corrupt = |e: RbmError| {
-            file_error(
-                path,
-                FileProblem::Corrupt {
-                    reason: format!("inconsistent RBM parameters: {e}"),
-                },
-            )
-        };
-        let mut rbm = Rbm::from_tensors(self.weights, self.visible_bias, self.hidden_bias)
-            .and_then(|rbm| rbm.with_units(self.visible_units, self.hidden_units))
-            .map_err(corrupt)?;
-        match (self.visible_units.is_gaussian(), self.visible_log_variance) {
-            (true, Some(z)) => {
-                let [n] = z.dims();
-                if n != rbm.n_visible() {
-                    return Err(corrupt(RbmError::ShapeMismatch {
-                        what: "visible_log_variance",
-                        expected: vec![rbm.n_visible()],
-                        actual: vec![n],
-                    }));
-                }
-                rbm.visible_log_variance = Some(Param::from_tensor(z));
-            }
-            (true, None) => {
-                return Err(file_error(
-                    path,
-                    FileProblem::Corrupt {
-                        reason: "Gaussian visible units without standard deviations".into(),
-                    },
-                ))
-            }
-            (false, _) => {}
-        }
-        let mut total =
-            rbm.weights.val().sum() + rbm.visible_bias.val().sum() + rbm.hidden_bias.val().sum();
-        if let Some(z) = &rbm.visible_log_variance {
-            total = total + z.val().sum();
+    /// [`crate::RbmError::File`] naming `path` with [`FileProblem::Corrupt`].
+    pub fn into_model(self, path: &Path, device: &B::Device) -> error::Result<M> {
+        let corrupt = |reason: String| file_error(path, FileProblem::Corrupt { reason });
+        let fresh = M::from_structure(&self.structure, device)
+            .map_err(|e| corrupt(format!("an invalid model structure: {e}")))?;
+        let expected = params::shapes(&fresh);
+        // A record of another unit type makes Burn's `load_record` panic.
+        let model = catch_unwind(AssertUnwindSafe(|| fresh.load_record(self.parameters))).map_err(
+            |_| corrupt("the parameters are not those of the model's unit types".into()),
+        )?;
+        let found = params::shapes(&model);
+        if found != expected {
+            let (expected, found) = expected
+                .iter()
+                .zip(&found)
+                .find(|(e, f)| e != f)
+                .map(|(e, f)| (format!("{} {:?}", e.0, e.1), format!("{:?}", f.1)))
+                .unwrap_or_else(|| {
+                    (
+                        format!("{} parameters", expected.len()),
+                        found.len().to_string(),
+                    )
+                });
+            return Err(corrupt(format!(
+                "inconsistent parameters: {expected} has shape {found}"
+            )));
         }
         // (A sum of finite f32 parameters overflows only when they average ≳ 10³².)
-        if !total.into_scalar().elem::<f64>().is_finite() {
-            return Err(file_error(
-                path,
-                FileProblem::Corrupt {
-                    reason: "the parameters are not all finite".into(),
-                },
-            ));
+        if !params::sum(&model).into_scalar().elem::<f64>().is_finite() {
+            return Err(corrupt("the parameters are not all finite".into()));
         }
-        Ok(rbm)
+        model
+            .check_loaded()
+            .map_err(|reason| corrupt(format!("inconsistent parameters: {reason}")))?;
+        Ok(model)
     }
+
+    /// The model's structure.
+    pub fn structure(&self) -> &M::Config {
+        &self.structure
+    }
+}
+
+/// Saves `model` to `path` atomically as a file of its kind.
+pub(crate) fn save_model<B: Backend, M: CdModel<B>>(model: &M, path: &Path) -> error::Result<()> {
+    save_record(path, M::KIND, ModelRecord::of(model))
+}
+
+/// Loads a model saved by [`save_model`] onto `device`.
+pub(crate) fn load_model<B: Backend, M: CdModel<B>>(
+    path: &Path,
+    device: &B::Device,
+) -> error::Result<M> {
+    load_record::<B, ModelRecord<B, M>>(path, M::KIND, device)?.into_model(path, device)
 }
 
 impl<B: Backend> Rbm<B> {
     /// Saves the parameters and unit types to `path` atomically (see [`crate::file`]).
     ///
     /// # Errors
-    /// [`RbmError::File`] naming `path`.
+    /// [`crate::RbmError::File`] naming `path`.
     pub fn save(&self, path: impl AsRef<Path>) -> error::Result<()> {
-        save_record(path.as_ref(), RBM_KIND, RbmFileRecord::of(self))
+        save_model(self, path.as_ref())
     }
 
     /// Loads an RBM saved with [`Rbm::save`] onto `device`.
     ///
     /// # Errors
-    /// [`RbmError::File`] naming `path` and what is wrong: missing, truncated or damaged,
+    /// [`crate::RbmError::File`] naming `path` and what is wrong: missing, truncated or damaged,
     /// another kind of file (a DBN or a checkpoint), another precision, or parameters that do
     /// not fit together.
     pub fn load(path: impl AsRef<Path>, device: &B::Device) -> error::Result<Self> {
-        let path = path.as_ref();
-        load_record::<B, RbmFileRecord<B>>(path, RBM_KIND, device)?.into_rbm(path)
+        load_model(path.as_ref(), device)
     }
 }
 
@@ -188,18 +184,18 @@ fn check_matches<B: Backend>(config: &RbmConfig, rbm: &Rbm<B>) -> Result<(), Fil
             format!("{} × {}", rbm.n_visible(), rbm.n_hidden()),
         );
     }
-    if config.visible_units != rbm.visible_units {
+    if config.visible_units != rbm.visible_units() {
         return mismatch(
             "the visible unit type",
             config.visible_units.to_string(),
-            rbm.visible_units.to_string(),
+            rbm.visible_units().to_string(),
         );
     }
-    if config.hidden_units != rbm.hidden_units {
+    if config.hidden_units != rbm.hidden_units() {
         return mismatch(
             "the hidden unit type",
             config.hidden_units.to_string(),
-            rbm.hidden_units.to_string(),
+            rbm.hidden_units().to_string(),
         );
     }
     Ok(())

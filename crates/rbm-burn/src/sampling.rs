@@ -10,8 +10,6 @@ use burn::tensor::{backend::Backend, Tensor, TensorData};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::host;
-
 /// 2^-24: the spacing of the 24-bit grid on which uniform draws lie.
 const UNIT_24: f32 = 1.0 / (1u32 << 24) as f32;
 
@@ -65,28 +63,14 @@ pub fn normal<B: Backend, R: Rng + ?Sized, const D: usize>(
 /// Draws a 0/1 sample from each element's Bernoulli probability.
 ///
 /// `p > u` with `u` uniform on the 24-bit grid of `[0, 1)` is 1 with probability `p` (to
-/// 2^-24), exactly 0 for `p = 0` and exactly 1 for `p = 1`.
+/// 2^-24), exactly 0 for `p = 0` and exactly 1 for `p = 1`. Every backend draws the same noise
+/// from `rng` in the same order, so the samples are the same on every backend.
 ///
 /// # Shapes
 /// - `probs`: `[batch, n]`, values in `[0, 1]`
 /// - output: `[batch, n]`, values in `{0, 1}`
-///
-/// On `NdArray<f32>` this is one loop on the host with the same noise, so the samples are the
-/// same on every backend.
 pub fn bernoulli<B: Backend, R: Rng + ?Sized>(probs: Tensor<B, 2>, rng: &mut R) -> Tensor<B, 2> {
-    match host::bernoulli(probs, rng) {
-        Ok(samples) => samples,
-        Err(probs) => bernoulli_generic(probs, rng),
-    }
-}
-
-/// [`bernoulli`] in backend tensor operations.
-fn bernoulli_generic<B: Backend, R: Rng + ?Sized>(
-    probs: Tensor<B, 2>,
-    rng: &mut R,
-) -> Tensor<B, 2> {
-    let noise = uniform::<B, R, 2>(rng, probs.dims(), &probs.device());
-    probs.greater(noise).float()
+    crate::kernels::bernoulli(probs, rng)
 }
 
 #[cfg(test)]
@@ -115,54 +99,5 @@ mod tests {
         );
         // Variance 1/12 ≈ 0.0833; its standard error is sqrt(1/180 / n) ≈ 1.7e-4.
         assert!((var - 1.0 / 12.0).abs() < 1e-3, "variance {var}");
-    }
-
-    /// The host loop draws the same samples as the tensor path for every memory layout the
-    /// learner produces: row-major, column-major (the host products' `[batch, units]`
-    /// outputs) and strided slices.
-    #[test]
-    fn host_and_generic_bernoulli_draw_the_same_samples() {
-        let device = Default::default();
-        let probs = |rows: usize, columns: usize| {
-            uniform::<B, _, 2>(&mut StdRng::seed_from_u64(3), [rows, columns], &device)
-        };
-        let layouts = [
-            ("row-major", probs(37, 29)),
-            ("column-major", probs(29, 37).transpose()),
-            ("sliced", probs(40, 33).slice([2..39, 1..30])),
-        ];
-        for (layout, probs) in layouts {
-            let host = bernoulli(probs.clone(), &mut StdRng::seed_from_u64(4));
-            let generic = bernoulli_generic(probs, &mut StdRng::seed_from_u64(4));
-            let (host, generic): (Vec<f32>, Vec<f32>) = (
-                host.into_data().to_vec().unwrap(),
-                generic.into_data().to_vec().unwrap(),
-            );
-            assert_eq!(host, generic, "{layout}");
-            // An odd count uses the last draw's high bits, like an even one's first element.
-            let ones = host.iter().filter(|&&x| x == 1.0).count();
-            assert!(ones > 0 && ones < host.len(), "{layout}");
-        }
-    }
-
-    #[test]
-    fn bernoulli_matches_its_probabilities() {
-        let mut rng = StdRng::seed_from_u64(2);
-        let device = Default::default();
-        let rows = 20_000;
-        let p = [0.0f32, 0.1, 0.5, 0.9, 1.0];
-        let probs = Tensor::<B, 1>::from_floats(p, &device)
-            .unsqueeze::<2>()
-            .repeat_dim(0, rows);
-        let mean: Vec<f32> = bernoulli(probs, &mut rng)
-            .mean_dim(0)
-            .into_data()
-            .to_vec()
-            .unwrap();
-        for (&want, &got) in p.iter().zip(&mean) {
-            // Standard error sqrt(p (1 - p) / rows) ≤ 0.0036; 5 standard errors, and exact at 0 and 1.
-            let tol = 5.0 * (want * (1.0 - want) / rows as f32).sqrt();
-            assert!((want - got).abs() <= tol, "p = {want}, frequency {got}");
-        }
     }
 }

@@ -83,6 +83,64 @@ pub fn ratings(
     }
 }
 
+/// Motion-like sequences: `joints` joint angles driven by one gait phase, as in the motion
+/// capture data of the conditional RBM (Taylor, Hinton & Roweis 2007).
+///
+/// Every sequence walks at its own speed: its phase advances by `ω ~ U(2π/30, 2π/15)` per
+/// frame plus N(0, 0.05²) phase noise. Joint `j` is `amp_j · sin(k_j φ + offset_j)` plus
+/// N(0, 0.05²) measurement noise, where the amplitudes (in `[0.5, 1.5]`), harmonics `k_j` (1
+/// or 2) and offsets form a "skeleton" shared by all sequences of a seed. So the next frame is
+/// a function of the previous ones (through the phase and the speed) up to the noise, but not
+/// a fixed linear one: the speed differs from sequence to sequence.
+///
+/// Returns `sequences` sequences of `frames` frames of `joints` values each.
+///
+/// # Panics
+/// If `joints` is 0.
+pub fn sine_joints(
+    sequences: usize,
+    frames: usize,
+    joints: usize,
+    seed: u64,
+) -> Vec<Vec<Vec<f32>>> {
+    assert!(joints > 0, "at least one joint");
+    let mut skeleton_rng = StdRng::seed_from_u64(seed);
+    let skeleton: Vec<(f64, f64, f64)> = (0..joints)
+        .map(|_| {
+            let amplitude = 0.5 + skeleton_rng.random::<f64>();
+            let harmonic = if skeleton_rng.random::<bool>() {
+                2.0
+            } else {
+                1.0
+            };
+            let offset = skeleton_rng.random::<f64>() * std::f64::consts::TAU;
+            (amplitude, harmonic, offset)
+        })
+        .collect();
+    let noise = Normal::new(0.0, 0.05).expect("a valid standard deviation");
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x5e9e_e0ce);
+    (0..sequences)
+        .map(|_| {
+            let tau = std::f64::consts::TAU;
+            let speed = tau / 30.0 + rng.random::<f64>() * (tau / 15.0 - tau / 30.0);
+            let mut phase = rng.random::<f64>() * tau;
+            (0..frames)
+                .map(|_| {
+                    let frame = skeleton
+                        .iter()
+                        .map(|&(amplitude, harmonic, offset)| {
+                            (amplitude * (harmonic * phase + offset).sin() + noise.sample(&mut rng))
+                                as f32
+                        })
+                        .collect();
+                    phase += speed + noise.sample(&mut rng);
+                    frame
+                })
+                .collect()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +159,33 @@ mod tests {
             .iter()
             .chain(&ratings.test)
             .all(|r| r.value < 5));
+    }
+
+    #[test]
+    fn sine_joints_follow_their_phase() {
+        let sequences = sine_joints(3, 50, 4, 7);
+        assert_eq!(sequences.len(), 3);
+        assert!(sequences
+            .iter()
+            .all(|s| s.len() == 50 && s.iter().all(|f| f.len() == 4)));
+        assert_eq!(sequences, sine_joints(3, 50, 4, 7));
+        // Amplitudes are at most 1.5, the noise 0.05: values stay within 1.5 + 5 · 0.05.
+        let largest = sequences
+            .iter()
+            .flatten()
+            .flatten()
+            .fold(0.0f32, |m, x| m.max(x.abs()));
+        assert!(largest < 1.75 && largest > 0.4, "{largest}");
+        // Consecutive frames are close (at most 2π/15 of phase, times 2 for a second
+        // harmonic, times 1.5 in amplitude, plus noise), distant ones are not.
+        let step = |a: &[f32], b: &[f32]| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f32::max)
+        };
+        let s = &sequences[0];
+        assert!((1..50).all(|t| step(&s[t], &s[t - 1]) < 1.5 * 2.0 * 0.42 + 0.5));
     }
 
     #[test]

@@ -15,8 +15,8 @@ fn parameters<B: Backend>(dbn: &Dbn<B>) -> Vec<f32> {
         .flat_map(|rbm: &Rbm<B>| {
             [
                 rbm.weights.val().flatten::<1>(0, 1),
-                rbm.visible_bias.val(),
-                rbm.hidden_bias.val(),
+                rbm.visible_bias(),
+                rbm.hidden_bias(),
             ]
         })
         .flat_map(|t| t.into_data().to_vec::<f32>().unwrap())

@@ -64,8 +64,8 @@ impl HostRbm {
             n_visible: rbm.n_visible(),
             n_hidden: rbm.n_hidden(),
             weights: to_f64(rbm.weights.val()),
-            visible_bias: to_f64(rbm.visible_bias.val()),
-            hidden_bias: to_f64(rbm.hidden_bias.val()),
+            visible_bias: to_f64(rbm.visible_bias()),
+            hidden_bias: to_f64(rbm.hidden_bias()),
         }
     }
 

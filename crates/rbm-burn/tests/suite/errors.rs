@@ -6,7 +6,8 @@ use burn::data::dataset::{Dataset, InMemDataset};
 use burn::tensor::{backend::Backend, Tensor};
 use rbm_burn::synthetic::bars_and_stripes;
 use rbm_burn::{
-    rows_to_tensor, ContrastiveDivergenceConfig, DatasetSource, RbmConfig, RbmError, SparsityConfig,
+    rows_to_tensor, ContrastiveDivergenceConfig, DatasetSource, Rbm, RbmConfig, RbmError,
+    SparsityConfig,
 };
 
 fn invalid(name: &str) -> impl Fn(&RbmError) -> bool + '_ {
@@ -49,18 +50,18 @@ pub fn invalid_hyperparameters_are_rejected<B: Backend>(_device: &B::Device) {
         ),
     ];
     for (config, name) in cases {
-        let error = config.init::<B>().unwrap_err();
+        let error = config.init::<B, Rbm<B>>().unwrap_err();
         assert!(invalid(name)(&error), "{name}: got {error}");
         assert!(error.to_string().contains(name));
     }
-    assert!(base().init::<B>().is_ok());
+    assert!(base().init::<B, Rbm<B>>().is_ok());
 }
 
 pub fn bad_training_data_is_rejected<B: Backend>(device: &B::Device) {
     let rbm = || RbmConfig::new(4, 3).init::<B>(device).unwrap();
     let mut learner = ContrastiveDivergenceConfig::new()
         .with_epochs(1)
-        .init::<B>()
+        .init::<B, Rbm<B>>()
         .unwrap();
     let fit = |learner: &mut rbm_burn::ContrastiveDivergence<B>, data: Tensor<B, 2>| {
         learner.fit(rbm(), &data).map(|_| ()).unwrap_err()
@@ -149,7 +150,7 @@ pub fn bad_streamed_rows_name_the_row<B: Backend>(device: &B::Device) {
     let mut learner = ContrastiveDivergenceConfig::new()
         .with_epochs(1)
         .with_shuffle(false)
-        .init::<B>()
+        .init::<B, Rbm<B>>()
         .unwrap();
     let mut rows = vec![vec![0.0f32; 4]; 6];
     rows[4][0] = 1.5;
@@ -237,7 +238,7 @@ pub fn divergence_is_reported_with_epoch_and_batch<B: Backend>(device: &B::Devic
         .with_shuffle(false);
     let rbm = || RbmConfig::new(9, 4).init::<B>(device).unwrap();
     let error = config
-        .init::<B>()
+        .init::<B, Rbm<B>>()
         .unwrap()
         .fit(rbm(), &data)
         .map(|_| ())
@@ -249,7 +250,7 @@ pub fn divergence_is_reported_with_epoch_and_batch<B: Backend>(device: &B::Devic
     // ε·g ≈ 1e29 after the first update; the second multiplies by ≈ −2e26, past f32's 3.4e38.
     assert!(batch <= 2, "diverged at batch {batch}");
 
-    let mut learner = config.init::<B>().unwrap();
+    let mut learner = config.init::<B, Rbm<B>>().unwrap();
     let mut model = rbm();
     let mut outcome = Ok(());
     for _ in 0..5 {
@@ -270,13 +271,13 @@ pub fn a_learner_is_for_one_model_size<B: Backend>(device: &B::Device) {
     let data = rows_to_tensor::<B, _>(&bars_and_stripes(3), device).unwrap();
     let mut learner = ContrastiveDivergenceConfig::new()
         .with_epochs(1)
-        .init::<B>()
+        .init::<B, Rbm<B>>()
         .unwrap();
     let small = RbmConfig::new(9, 4).init::<B>(device).unwrap();
     learner.fit(small, &data).unwrap();
     let large = RbmConfig::new(9, 6).init::<B>(device).unwrap();
     let expected = RbmError::ShapeMismatch {
-        what: "rbm weights (this learner's state was built for another size)",
+        what: "model parameters (this learner's state was built for another model)",
         expected: vec![9, 4],
         actual: vec![9, 6],
     };

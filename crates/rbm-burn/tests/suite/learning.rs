@@ -5,16 +5,16 @@ use burn::tensor::{backend::Backend, ElementConversion, Tensor};
 use rbm_burn::synthetic::bars_and_stripes;
 use rbm_burn::{
     exact_log_likelihood_gradient, rows_to_tensor, ContrastiveDivergenceConfig, DatasetSource,
-    EpochMetrics, Rbm, RbmConfig, RbmGradient, SparsityConfig, TrainingObserver,
+    EpochMetrics, Rbm, RbmConfig, SparsityConfig, TrainingObserver, UpdatePath,
 };
 
 use crate::common::*;
 
-fn gradient_vectors<B: Backend>(g: RbmGradient<B>) -> [Vec<f64>; 3] {
+fn gradient_vectors<B: Backend>(g: Rbm<B>) -> [Vec<f64>; 3] {
     [
-        to_f64(g.weights),
-        to_f64(g.visible_bias),
-        to_f64(g.hidden_bias),
+        to_f64(g.weights.val()),
+        to_f64(g.visible_bias()),
+        to_f64(g.hidden_bias()),
     ]
 }
 
@@ -71,7 +71,7 @@ pub fn cd_k_matches_the_exact_gradient<B: Backend>(device: &B::Device) {
     let (rbm, data, exact) = gradient_problem::<B>(device, 250);
     let mut learner = ContrastiveDivergenceConfig::new()
         .with_k(30)
-        .init::<B>()
+        .init::<B, Rbm<B>>()
         .unwrap();
     let estimates: Vec<_> = (0..10)
         .map(|_| gradient_vectors(learner.estimate_gradient(&rbm, data.clone()).unwrap()))
@@ -87,7 +87,7 @@ pub fn pcd_matches_the_exact_gradient<B: Backend>(device: &B::Device) {
     let (rbm, data, exact) = gradient_problem::<B>(device, 500);
     let mut learner = ContrastiveDivergenceConfig::new()
         .with_persistent(true)
-        .init::<B>()
+        .init::<B, Rbm<B>>()
         .unwrap();
     for _ in 0..50 {
         learner.estimate_gradient(&rbm, data.clone()).unwrap();
@@ -110,7 +110,9 @@ pub fn pcd_matches_the_exact_gradient<B: Backend>(device: &B::Device) {
 /// CD-1 gets a biased gradient on this model: a check that the comparison above can fail.
 pub fn cd_1_is_measurably_biased<B: Backend>(device: &B::Device) {
     let (rbm, data, exact) = gradient_problem::<B>(device, 250);
-    let mut learner = ContrastiveDivergenceConfig::new().init::<B>().unwrap();
+    let mut learner = ContrastiveDivergenceConfig::new()
+        .init::<B, Rbm<B>>()
+        .unwrap();
     let estimates: Vec<_> = (0..10)
         .map(|_| gradient_vectors(learner.estimate_gradient(&rbm, data.clone()).unwrap()))
         .collect();
@@ -160,7 +162,7 @@ fn learn_bars_and_stripes<B: Backend>(
                 .clone()
                 .with_batch_size(14)
                 .with_seed(seed)
-                .init::<B>()
+                .init::<B, Rbm<B>>()
                 .unwrap();
             let (rbm, history) = learner.fit(rbm, &repeated).unwrap();
             assert_eq!(history.epochs.len(), config.epochs);
@@ -223,7 +225,7 @@ fn train_with_seed<B: Backend>(device: &B::Device, seed: u64) -> Vec<f64> {
         .with_batch_size(4)
         .with_epochs(3)
         .with_seed(seed)
-        .init::<B>()
+        .init::<B, Rbm<B>>()
         .unwrap();
     parameters(&learner.fit(rbm, &data).unwrap().0)
 }
@@ -247,12 +249,12 @@ pub fn dataset_and_tensor_training_agree<B: Backend>(device: &B::Device) {
         .with_epochs(2);
     let start = HostRbm::random(9, 5, 0.1, 3);
     let (from_tensor, _) = config
-        .init::<B>()
+        .init::<B, Rbm<B>>()
         .unwrap()
         .fit(start.to_device::<B>(device), &tensor)
         .unwrap();
     let (from_dataset, _) = config
-        .init::<B>()
+        .init::<B, Rbm<B>>()
         .unwrap()
         .fit(start.to_device::<B>(device), &dataset)
         .unwrap();
@@ -285,7 +287,7 @@ pub fn observer_and_metrics_report_each_epoch<B: Backend>(device: &B::Device) {
         .with_batch_size(4)
         .with_epochs(6)
         .with_momentum_switch_epoch(4)
-        .init::<B>()
+        .init::<B, Rbm<B>>()
         .unwrap();
     let mut recorder = Recorder::default();
     // The first half of the schedule, then the rest.
@@ -386,7 +388,7 @@ pub fn sparsity_pulls_activity_to_the_target<B: Backend>(device: &B::Device) {
             .with_batch_size(14)
             .with_epochs(30)
             .with_sparsity(sparsity)
-            .init::<B>()
+            .init::<B, Rbm<B>>()
             .unwrap();
         let (rbm, _) = learner.fit(rbm, &data).unwrap();
         rbm.hidden_probs(data.clone())
@@ -422,12 +424,12 @@ pub fn autodiff_backend_trains_like_its_inner_backend<B: burn::tensor::backend::
         .with_epochs(2);
     let start = HostRbm::random(9, 5, 0.1, 9);
     let (inner, _) = config
-        .init::<B::InnerBackend>()
+        .init::<B::InnerBackend, Rbm<B::InnerBackend>>()
         .unwrap()
         .fit(start.to_device::<B::InnerBackend>(device), &data_inner)
         .unwrap();
     let (tracked, _) = config
-        .init::<B>()
+        .init::<B, Rbm<B>>()
         .unwrap()
         .fit(start.to_device::<B>(device), &data)
         .unwrap();
@@ -451,19 +453,18 @@ pub fn autodiff_backend_trains_like_its_inner_backend<B: burn::tensor::backend::
     assert!(max_abs_diff(&to_f64(gradient), &expected) < 1e-6);
 }
 
-/// The fused host update that `NdArray<f32>` takes for binary RBMs computes what the tensor
-/// operations compute (which `Autodiff<NdArray>` takes): the same samples from the same noise,
-/// and parameters equal up to rounding, for CD-k with weight decay and a sparsity target, and
-/// for PCD-k, including a last batch with fewer rows than there are chains (the model phase's
-/// statistics then have their own `1/m`). The persistent chains, which are samples, must be
-/// equal outright: the paths' probabilities differ by about 10⁻⁷ (their `exp` differ), so a
-/// sample differs only when its noise falls that close to its probability, which for these
-/// fixed seeds and a few thousand samples it does not (other seeds: about 10⁻³ per run). A
-/// statistic computed wrongly (a missing `1/m`, a bias or a term of the
-/// penalty left out) moves the parameters by far more than the tolerance.
-pub fn fused_host_update_matches_the_tensor_update<B: burn::tensor::backend::AutodiffBackend>(
-    device: &B::Device,
-) {
+/// The fused host update that a learner on `NdArray<f32>` chooses for binary RBMs computes what
+/// the tensor path computes (forced with `with_tensor_path`): the same samples from the same
+/// noise, and parameters equal up to rounding, for CD-k with weight decay and a sparsity
+/// target, and for PCD-k, including a last batch with fewer rows than there are chains (the
+/// model phase's statistics then have their own `1/m`). Each learner reports which path it
+/// ran. The persistent chains, which are samples, must be equal outright: the paths'
+/// probabilities differ by rounding (about 10⁻⁷), so a sample differs only when its noise
+/// falls that close to its probability, which for these fixed seeds and a few thousand
+/// samples it does not (other seeds: about 10⁻³ per run). A statistic computed wrongly (a
+/// missing `1/m`, a bias or a term of the penalty left out) moves the parameters by far more
+/// than the tolerance.
+pub fn fused_host_update_matches_the_tensor_update<B: Backend>(device: &B::Device) {
     let sparsity = SparsityConfig::new(0.1, 0.5);
     // 23 rows of 11 probabilities: batches of 5 leave a last batch of 3.
     let base = ContrastiveDivergenceConfig::new()
@@ -504,7 +505,7 @@ pub fn fused_host_update_matches_the_tensor_update<B: burn::tensor::backend::Aut
 
 /// The fused and tensor-operation learners fitted to `rows` rows of `visible` probabilities,
 /// from the same random RBM with `hidden` units, under each of `configs`.
-fn fused_matches_tensor_ops<B: burn::tensor::backend::AutodiffBackend>(
+fn fused_matches_tensor_ops<B: Backend>(
     [rows, visible, hidden]: [usize; 3],
     configs: &[ContrastiveDivergenceConfig],
     device: &B::Device,
@@ -516,16 +517,15 @@ fn fused_matches_tensor_ops<B: burn::tensor::backend::AutodiffBackend>(
                 .collect()
         })
         .collect();
-    let data_inner = rows_to_tensor::<B::InnerBackend, _>(&values, device).unwrap();
     let data = rows_to_tensor::<B, _>(&values, device).unwrap();
     for config in configs {
         let start = HostRbm::random(visible, hidden, 0.3, 5);
-        let mut fused = config.init::<B::InnerBackend>().unwrap();
-        let (inner, _) = fused
-            .fit(start.to_device::<B::InnerBackend>(device), &data_inner)
-            .unwrap();
-        let mut tensor_ops = config.init::<B>().unwrap();
+        let mut fused = config.init::<B, Rbm<B>>().unwrap();
+        let (inner, _) = fused.fit(start.to_device::<B>(device), &data).unwrap();
+        assert_eq!(fused.last_update_path(), Some(UpdatePath::NdArrayFused));
+        let mut tensor_ops = config.init::<B, Rbm<B>>().unwrap().with_tensor_path();
         let (tracked, _) = tensor_ops.fit(start.to_device::<B>(device), &data).unwrap();
+        assert_eq!(tensor_ops.last_update_path(), Some(UpdatePath::Tensor));
         // At most 15 updates, each moving a parameter by at most about 0.1 · 3 (learning rate
         // times the largest statistic and penalty); rounding (10⁻⁷ relative) stays far below
         // 10⁻⁵.
@@ -545,7 +545,7 @@ fn fused_matches_tensor_ops<B: burn::tensor::backend::AutodiffBackend>(
             "{config:?}: training moved the parameters by only {moved}"
         );
         match (fused.persistent_chains(), tensor_ops.persistent_chains()) {
-            (Some(a), Some(b)) => assert_eq!(to_f64(a), to_f64(b.inner()), "{config:?}"),
+            (Some(a), Some(b)) => assert_eq!(to_f64(a), to_f64(b), "{config:?}"),
             (None, None) => assert!(!config.persistent),
             _ => panic!("{config:?}: only one learner has chains"),
         }

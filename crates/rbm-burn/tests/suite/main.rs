@@ -5,6 +5,7 @@
 //! `Wgpu`.
 
 mod common;
+mod conditional;
 mod errors;
 mod exact;
 mod generative;
@@ -64,6 +65,8 @@ macro_rules! suite {
             units::gaussian_rbm_learns_sigma,
             units::softmax_rbm_beats_item_means,
             units::unit_types_round_trip,
+            conditional::crbm_with_a_fixed_context_is_a_shifted_rbm,
+            conditional::sequence_windows_are_frames_with_their_pasts,
         );
     };
 }
@@ -77,13 +80,16 @@ mod ndarray {
         exact::twenty_four_units_are_enumerated,
         learning::cd_1_learns_bars_and_stripes,
         learning::pcd_learns_bars_and_stripes,
+        learning::fused_host_update_matches_the_tensor_update,
+        conditional::crbm_cd_k_matches_the_exact_gradient,
+        conditional::crbm_learns_a_sequence_that_depends_on_its_past,
+        conditional::crbm_saves_and_resumes_exactly,
     );
 }
 
 mod autodiff_ndarray {
     instantiate!(burn::backend::Autodiff<burn::backend::NdArray>;
         learning::autodiff_backend_trains_like_its_inner_backend,
-        learning::fused_host_update_matches_the_tensor_update,
         learning::cd_1_learns_bars_and_stripes,
         exact::log_partition_matches_brute_force_over_either_layer,
     );

@@ -20,7 +20,7 @@ pub fn save_and_load_round_trip<B: Backend>(device: &B::Device) {
     let (rbm, _) = ContrastiveDivergenceConfig::new()
         .with_batch_size(4)
         .with_epochs(2)
-        .init::<B>()
+        .init::<B, Rbm<B>>()
         .unwrap()
         .fit(rbm, &data)
         .unwrap();
@@ -101,18 +101,18 @@ pub fn agrees_with_ndarray<B: Backend>(device: &B::Device) {
     for (what, a, b) in [
         (
             "exact gradient (weights)",
-            to_f64(gradient.weights),
-            to_f64(reference_gradient.weights),
+            to_f64(gradient.weights.val()),
+            to_f64(reference_gradient.weights.val()),
         ),
         (
             "exact gradient (visible bias)",
-            to_f64(gradient.visible_bias),
-            to_f64(reference_gradient.visible_bias),
+            to_f64(gradient.visible_bias()),
+            to_f64(reference_gradient.visible_bias()),
         ),
         (
             "exact gradient (hidden bias)",
-            to_f64(gradient.hidden_bias),
-            to_f64(reference_gradient.hidden_bias),
+            to_f64(gradient.hidden_bias()),
+            to_f64(reference_gradient.hidden_bias()),
         ),
     ] {
         close(a, b, what);
@@ -122,10 +122,10 @@ pub fn agrees_with_ndarray<B: Backend>(device: &B::Device) {
 /// Every parameter of `rbm`, σ's included, in f64.
 fn all_parameters<B: Backend>(rbm: &Rbm<B>) -> Vec<f64> {
     let mut values = to_f64(rbm.weights.val());
-    values.extend(to_f64(rbm.visible_bias.val()));
-    values.extend(to_f64(rbm.hidden_bias.val()));
-    if let Some(z) = &rbm.visible_log_variance {
-        values.extend(to_f64(z.val()));
+    values.extend(to_f64(rbm.visible_bias()));
+    values.extend(to_f64(rbm.hidden_bias()));
+    if let Some(sigma) = rbm.sigma() {
+        values.extend(to_f64(sigma));
     }
     values
 }
@@ -144,8 +144,8 @@ pub fn rbm_files_round_trip_and_name_what_is_wrong<B: Backend>(device: &B::Devic
     let loaded = Rbm::<B>::load(&path, device).unwrap();
     assert_eq!(all_parameters(&loaded), all_parameters(&rbm));
     assert_eq!(
-        (loaded.visible_units, loaded.hidden_units),
-        (rbm.visible_units, rbm.hidden_units)
+        (loaded.visible_units(), loaded.hidden_units()),
+        (rbm.visible_units(), rbm.hidden_units())
     );
     assert_eq!(
         all_parameters(&config.init_from_file::<B>(&path, device).unwrap()),
@@ -176,13 +176,15 @@ pub fn rbm_files_round_trip_and_name_what_is_wrong<B: Backend>(device: &B::Devic
             if what == "the visible unit type"
     ));
     // A checkpoint is not a model, and a model is not a checkpoint.
-    let learner = ContrastiveDivergenceConfig::new().init::<B>().unwrap();
+    let learner = ContrastiveDivergenceConfig::new()
+        .init::<B, Rbm<B>>()
+        .unwrap();
     learner.save_checkpoint(&rbm, &path).unwrap();
     assert_eq!(
         Rbm::<B>::load(&path, device).map(|_| ()).unwrap_err(),
         named(FileProblem::WrongContent {
             expected: "rbm".into(),
-            found: "cd-checkpoint".into()
+            found: "rbm cd-checkpoint".into()
         })
     );
     rbm.save(&path).unwrap();
@@ -191,7 +193,7 @@ pub fn rbm_files_round_trip_and_name_what_is_wrong<B: Backend>(device: &B::Devic
             .map(|_| ())
             .unwrap_err(),
         named(FileProblem::WrongContent {
-            expected: "cd-checkpoint".into(),
+            expected: "rbm cd-checkpoint".into(),
             found: "rbm".into()
         })
     );
@@ -271,7 +273,7 @@ pub fn resumed_training_equals_uninterrupted_training<B: Backend>(device: &B::De
             seen: Vec::new(),
         };
         let (full, full_history) = cd_config
-            .init::<B>()
+            .init::<B, Rbm<B>>()
             .unwrap()
             .with_checkpoints(&path, 3)
             .unwrap()
@@ -314,7 +316,7 @@ pub fn resumed_training_equals_uninterrupted_training<B: Backend>(device: &B::De
     }
     assert_eq!(
         ContrastiveDivergenceConfig::new()
-            .init::<B>()
+            .init::<B, Rbm<B>>()
             .unwrap()
             .with_checkpoints("x.ckpt", 0)
             .map(|_| ())

@@ -283,7 +283,7 @@ pub fn bad_input_per_unit_type_is_rejected<B: Backend>(device: &B::Device) {
     }
     let mut learner = ContrastiveDivergenceConfig::new()
         .with_epochs(1)
-        .init::<B>()
+        .init::<B, Rbm<B>>()
         .unwrap();
     let fit = |learner: &mut rbm_burn::ContrastiveDivergence<B>, units, rows: Vec<Vec<f32>>| {
         let rbm = RbmConfig::new(6, 2)
@@ -468,7 +468,7 @@ fn train_gaussian_rbm<B: Backend>(units: VisibleUnits, data: &Tensor<B, 2>) -> (
         .with_weight_decay(0.0)
         .with_batch_size(20)
         .with_epochs(60)
-        .init::<B>()
+        .init::<B, Rbm<B>>()
         .unwrap();
     let (rbm, _) = learner.fit(rbm, data).unwrap();
     let after = mean_log_likelihood(&rbm, data);
@@ -539,7 +539,7 @@ pub fn softmax_rbm_beats_item_means<B: Backend>(device: &B::Device) {
         .with_learning_rate(0.05)
         .with_batch_size(10)
         .with_epochs(30)
-        .init::<B>()
+        .init::<B, Rbm<B>>()
         .unwrap();
     let (rbm, history) = learner.fit(rbm, &train).unwrap();
     let first = &history.epochs[0];
@@ -578,7 +578,7 @@ pub fn unit_types_round_trip<B: Backend>(device: &B::Device) {
         .load_file(path, &recorder, device)
         .unwrap();
     assert_eq!(
-        loaded.visible_units,
+        loaded.visible_units(),
         VisibleUnits::Gaussian { learn_sigma: true }
     );
     let sigma = to_f64(loaded.sigma().unwrap());

@@ -27,9 +27,9 @@ use burn::tensor::{backend::Backend, Tensor, TensorData, TensorPrimitive};
 use burn_ndarray::{NdArray, NdArrayTensor, SharedArray};
 use rand::Rng;
 
-use crate::product::{blocks, gemm_strided, Product, Start, Strided};
+use super::product::{blocks, gemm_strided, Product, Start, Strided};
+use super::team::team;
 use crate::sampling::fill_uniform;
-use crate::team::team;
 
 fn from_host<B: Backend, const D: usize>(
     values: Vec<f32>,
@@ -272,47 +272,6 @@ pub(crate) fn matmul_add_row<B: Backend>(
     })
 }
 
-/// `alpha · acc + beta · a · b` on the host, written into `acc`'s buffer (which is copied first only
-/// if something else shares it), with no `[m, n]` temporary; `Err([acc, a, b])` where
-/// [`matmul`] gives one and for an `acc` that is not `f32` of shape `[m, n]`.
-///
-/// # Shapes
-/// - `acc`: `[m, n]`, `a`: `[m, k]`, `b`: `[k, n]`, output: `[m, n]`
-pub(crate) fn matmul_accumulate<B: Backend>(
-    acc: Tensor<B, 2>,
-    alpha: f64,
-    a: Tensor<B, 2>,
-    b: Tensor<B, 2>,
-    beta: f64,
-) -> Result<Tensor<B, 2>, [Tensor<B, 2>; 3]> {
-    match product_shape::<B>(&a, &b) {
-        Some([m, _, n]) if acc.dims() == [m, n] => {}
-        _ => return Err([acc, a, b]),
-    }
-    let mut acc = match host_array(acc) {
-        Ok(acc) => acc,
-        Err(acc) => return Err([acc, a, b]),
-    };
-    memory_order_slice(&mut acc);
-    let (row_stride, column_stride) = (acc.strides()[0], acc.strides()[1]);
-    if row_stride < 0 || column_stride < 0 {
-        return Err([from_host_array(acc), a, b]);
-    }
-    let dst = Strided {
-        ptr: acc.as_mut_ptr(),
-        row_stride,
-        column_stride,
-    };
-    // SAFETY: `acc` is an unshared, contiguous `[m, n]` array (made unique by
-    // `memory_order_slice`) with these non-negative strides, alive until the call returns, so
-    // its elements have distinct addresses; `a` and `b` are other tensors, whose buffers it
-    // cannot share now that it is unique.
-    match unsafe { gemm_into(dst, Start::Keep(alpha as f32), beta as f32, a, b) } {
-        Ok(()) => Ok(from_host_array(acc)),
-        Err((a, b)) => Err([from_host_array(acc), a, b]),
-    }
-}
-
 /// `[m, k, n]` for a product `a · b` that the host GEMM takes: `B` is `NdArray<f32>` and the
 /// shapes are `[m, k]` and `[k, n]` with no size 0. `None` leaves the product (and the error
 /// for mismatched shapes) to Burn.
@@ -379,41 +338,68 @@ unsafe fn gemm_into<B: Backend>(
     Ok(())
 }
 
-/// The end of a momentum step of a weight matrix, in one pass on the host: with weight decay
-/// `c > 0`, `v ← v − c w`, and then `w ← w + v`, in the `f32` operations and order of the
-/// tensor version ([`crate::cd`]), so both give the same bits. Returns the new weights and
-/// velocity, reusing the buffers of `weights` and `velocity` when they are unshared; `Err`
-/// with the inputs for backends other than `NdArray<f32>`.
+/// Below this many weights a momentum pass runs on the calling thread.
+const PARALLEL_LEN: usize = 1 << 15;
+
+/// One momentum step of a flattened parameter on the host, `v ← μ v + s`, `v ← v − c w`
+/// (only when `c > 0`), `w ← w + v`, in one pass over the three buffers and in the `f32`
+/// operations and order of [`crate::kernels::momentum_step`]'s tensor version, so both give
+/// the same bits. The buffers of `weights` and `velocity` are reused when unshared. `Err`
+/// with the inputs for backends other than `NdArray<f32>` and mismatched lengths.
 ///
 /// # Shapes
-/// - `weights`, `velocity`: `[n_visible, n_hidden]`; outputs: the same
-pub(crate) fn apply_velocity<B: Backend>(
-    weights: Tensor<B, 2>,
-    velocity: Tensor<B, 2>,
+/// - `weights`, `velocity`, `step`: `[n]`; outputs: the new weights and velocity
+#[allow(clippy::type_complexity)]
+pub(crate) fn momentum_step<B: Backend>(
+    weights: Tensor<B, 1>,
+    velocity: Tensor<B, 1>,
+    step: Tensor<B, 1>,
+    momentum: f64,
     decay: f64,
-) -> Result<[Tensor<B, 2>; 2], [Tensor<B, 2>; 2]> {
-    if weights.dims() != velocity.dims() {
-        return Err([weights, velocity]);
+) -> Result<(Tensor<B, 1>, Tensor<B, 1>), (Tensor<B, 1>, Tensor<B, 1>, Tensor<B, 1>)> {
+    if weights.dims() != velocity.dims() || weights.dims() != step.dims() {
+        return Err((weights, velocity, step));
     }
-    let (mut w, velocity) = match host_array(weights) {
-        Ok(w) => (w, velocity),
-        Err(weights) => return Err([weights, velocity]),
+    let mut w = match row_major_array(weights) {
+        Ok(w) => w,
+        Err(weights) => return Err((weights, velocity, step)),
     };
-    let mut v = match host_array(velocity) {
+    let mut v = match row_major_array(velocity) {
         Ok(v) => v,
-        Err(velocity) => return Err([from_host_array(w), velocity]),
+        Err(velocity) => return Err((from_host_array(w), velocity, step)),
     };
-    // Both are unshared and contiguous now; a loop in memory order pairs the same elements
-    // only if their layouts agree (the learner's are both row-major).
-    if w.strides() != v.strides() {
-        return Err([from_host_array(w), from_host_array(v)]);
+    let result = read_row_major_1d(step, |step| {
+        let (w, v) = (row_major_slice(&mut w), row_major_slice(&mut v));
+        let parts = if w.len() < PARALLEL_LEN {
+            1
+        } else {
+            team().size()
+        };
+        let block = blocks(w.len(), parts);
+        let items: Vec<_> = w
+            .chunks_mut(block)
+            .zip(v.chunks_mut(block))
+            .zip(step.chunks(block))
+            .collect();
+        let (momentum, decay) = (momentum as f32, decay as f32);
+        team().for_each(items, |_, ((w, v), s)| {
+            momentum_step_serial(w, v, s, momentum, decay)
+        });
+    });
+    match result {
+        Ok(()) => Ok((from_host_array(w), from_host_array(v))),
+        Err(step) => Err((from_host_array(w), from_host_array(v), step)),
     }
-    momentum_pass(
-        memory_order_slice(&mut w),
-        memory_order_slice(&mut v),
-        decay as f32,
-    );
-    Ok([from_host_array(w), from_host_array(v)])
+}
+
+/// `read` of the elements of a 1-D `f32` tensor of `NdArray<f32>` (copied only when strided);
+/// `Err(x)` otherwise.
+fn read_row_major_1d<B: Backend, T>(
+    x: Tensor<B, 1>,
+    read: impl FnOnce(&[f32]) -> T,
+) -> Result<T, Tensor<B, 1>> {
+    let [n] = x.dims();
+    read_row_major(x.reshape([1, n]), read).map_err(|x| x.reshape([n]))
 }
 
 /// The momentum step of a weight matrix on slices, `v ← v − c·w` (only when `c > 0`) and
@@ -422,8 +408,6 @@ pub(crate) fn apply_velocity<B: Backend>(
 /// threads). The operations and their order are those of the tensor path, so both give the
 /// same bits for `w` and `v`.
 pub(crate) fn momentum_pass(weights: &mut [f32], velocity: &mut [f32], decay: f32) -> f32 {
-    /// Below this many weights the pass runs on the calling thread.
-    const PARALLEL_LEN: usize = 1 << 15;
     let parts = if weights.len() < PARALLEL_LEN {
         1
     } else {
@@ -452,6 +436,19 @@ pub(crate) fn momentum_pass_in_blocks(
         momentum_pass_serial(w, v, decay, sum)
     });
     sums.iter().sum()
+}
+
+widest_vectors! {
+    /// [`momentum_step`] on one thread.
+    fn momentum_step_serial(weights: &mut [f32], velocity: &mut [f32], step: &[f32], momentum: f32, decay: f32) {
+        for ((w, v), s) in weights.iter_mut().zip(velocity.iter_mut()).zip(step) {
+            *v = *v * momentum + s;
+            if decay > 0.0 {
+                *v -= *w * decay;
+            }
+            *w += *v;
+        }
+    }
 }
 
 widest_vectors! {
@@ -663,85 +660,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    /// The fused host loop computes what the tensor operations compute, to the bit, with and
-    /// without weight decay.
-    #[test]
-    fn host_apply_velocity_equals_the_tensor_operations() {
-        type B = NdArray<f32>;
-        let device = Default::default();
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
-        let mut random = |scale: f32| {
-            let mut values = vec![0.0; 37 * 11];
-            fill_uniform(&mut rng, &mut values);
-            let values: Vec<f32> = values.iter().map(|u| scale * (u - 0.5)).collect();
-            Tensor::<B, 2>::from_data(TensorData::new(values, [37, 11]), &device)
-        };
-        let (w, v) = (random(2.0), random(0.1));
-        for decay in [0.0, 1e-4] {
-            let mut expected_v = v.clone();
-            if decay > 0.0 {
-                expected_v = expected_v - w.clone() * decay;
-            }
-            let expected_w = w.clone() + expected_v.clone();
-            let [got_w, got_v] = apply_velocity(w.clone(), v.clone(), decay)
-                .unwrap_or_else(|_| panic!("NdArray<f32> takes the host path"));
-            got_w.into_data().assert_eq(&expected_w.into_data(), true);
-            got_v.into_data().assert_eq(&expected_v.into_data(), true);
-        }
-        // Other backends are handed back.
-        type Ad = burn::backend::Autodiff<B>;
-        let x = Tensor::<Ad, 2>::ones([2, 3], &device);
-        assert!(apply_velocity(x.clone(), x, 0.0).is_err());
-    }
-
-    /// `alpha · acc + beta · a · b` in `acc`'s buffer matches the tensor operations within the
-    /// rounding of the product (`γ_k Σ|a b|`, as above) plus one rounding of each of the two
-    /// terms and their sum, for row- and column-major accumulators; a shared accumulator is
-    /// left as it was.
-    #[test]
-    fn host_matmul_accumulate_adds_the_product_into_its_buffer() {
-        type B = NdArray<f32>;
-        let device = Default::default();
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(6);
-        let mut random = |rows: usize, cols: usize| random_matrix(&mut rng, rows, cols);
-        let (m, k, n) = (23, 40, 17);
-        let (a, b) = (random(k, m).transpose(), random(k, n));
-        let (product, gamma) = exact_product(&to_f64(&a), &to_f64(&b), [m, k, n]);
-        for (layout, acc) in [
-            ("row-major", random(m, n)),
-            ("column-major", random(n, m).transpose()),
-        ] {
-            let before = to_f64(&acc);
-            let got = matmul_accumulate(acc.clone(), 0.9, a.clone(), b.clone(), -0.5)
-                .unwrap_or_else(|_| panic!("NdArray<f32> takes the host path"));
-            assert_eq!(
-                to_f64(&acc),
-                before,
-                "{layout}: the shared accumulator changed"
-            );
-            let u = 2f64.powi(-24);
-            for (index, (got, (ab, ab_magnitude))) in to_f64(&got).iter().zip(&product).enumerate()
-            {
-                // The product scaled by β = −0.5, exactly (a power of two).
-                let (product, magnitude) = (-0.5 * ab, 0.5 * ab_magnitude);
-                let scaled = 0.9 * before[index];
-                let exact = scaled + product;
-                let bound = gamma * magnitude + 2.0 * u * (scaled.abs() + magnitude);
-                assert!(
-                    (got - exact).abs() <= bound,
-                    "{layout} [{}, {}] = {got}, exact {exact}",
-                    index / n,
-                    index % n
-                );
-            }
-        }
-        // Mismatched accumulators and other backends are handed back.
-        assert!(matmul_accumulate(random(m, n + 1), 1.0, a.clone(), b.clone(), 1.0).is_err());
-        type Ad = burn::backend::Autodiff<B>;
-        let x = Tensor::<Ad, 2>::ones([2, 2], &device);
-        assert!(matmul_accumulate(x.clone(), 1.0, x.clone(), x, 1.0).is_err());
     }
 
     /// `a · b + row` in one GEMM is `a · b` with the row added by one rounding, for outputs

@@ -44,41 +44,24 @@
 //!   their tensor on each update.)
 
 use burn::module::Param;
-use burn::tensor::{backend::Backend, DType, Tensor, TensorData};
+use burn::tensor::{DType, Tensor, TensorData};
+use burn_ndarray::NdArray;
+use rand::rngs::Xoshiro256PlusPlus;
 use rand::Rng;
 
-use crate::cd::{ContrastiveDivergence, LearnerState};
-use crate::gradient::RbmGradient;
-use crate::host::{
-    from_host_array, is_host_backend, read_row_major, row_major_array, row_major_slice,
-};
-use crate::host::{logistic_in_place, momentum_pass, momentum_pass_in_blocks, widest_vectors};
-use crate::product::{blocks, gemm, parts_for, Layout, Split, Start};
+use super::host::{from_host_array, read_row_major, row_major_array, row_major_slice};
+use super::host::{logistic_in_place, momentum_pass, momentum_pass_in_blocks, widest_vectors};
+use super::product::{blocks, gemm, parts_for, Layout, Split, Start};
+use super::team::team;
+use crate::cd::update::{Declined, TrainingState, UpdatePath, UpdateSettings, UpdateStep};
+use crate::params::value_param;
 use crate::rbm::Rbm;
 use crate::sampling::fill_uniform;
-use crate::team::team;
-use crate::units::{HiddenUnits, VisibleUnits};
-
-/// The hyperparameters of one update.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct UpdateSettings {
-    /// Gibbs steps `k ≥ 1`.
-    pub(crate) k: usize,
-    /// Persistent chains (PCD) rather than chains started at the data (CD).
-    pub(crate) persistent: bool,
-    /// The learning rate `ε` of this update.
-    pub(crate) learning_rate: f64,
-    /// The momentum `μ` of this update.
-    pub(crate) momentum: f64,
-    /// `ε` times the weight decay.
-    pub(crate) decay: f64,
-    /// `(target, decay, cost)` of the sparsity penalty, if any.
-    pub(crate) sparsity: Option<(f64, f64, f64)>,
-}
+use crate::units::{Bernoulli, HiddenLayer, VisibleLayer};
 
 /// The parameters and the learner state of a binary RBM in host memory. The weights and their
 /// velocity are row-major `[V, H]`.
-pub(crate) struct HostState<'a> {
+struct HostState<'a> {
     pub(crate) weights: &'a mut [f32],
     pub(crate) visible_bias: &'a mut [f32],
     pub(crate) hidden_bias: &'a mut [f32],
@@ -96,7 +79,7 @@ pub(crate) struct HostState<'a> {
 /// The `[rows, units]` buffers of an update, kept between updates so that they are allocated
 /// (and their pages faulted in) once.
 #[derive(Default)]
-pub(crate) struct Workspace {
+struct Workspace {
     /// `X`: the visible states of both phases, column-major `[n + m, V]`.
     visible: Vec<f32>,
     /// `P`: the hidden means of both phases, column-major `[n + m, H]`.
@@ -296,10 +279,10 @@ fn draw<R: Rng + ?Sized>(noise: &mut Vec<f32>, len: usize, rng: &mut R) {
 ///
 /// # Shapes
 /// - `batch`: row-major `[n, V]`; the parameters and state as [`HostState`] says
-pub(crate) fn cd_update<R: Rng + Send + ?Sized>(
+fn cd_update<R: Rng + Send + ?Sized>(
     state: HostState<'_>,
     batch: &[f32],
-    settings: UpdateSettings,
+    settings: &UpdateSettings,
     workspace: &mut Workspace,
     rng: &mut R,
 ) -> f32 {
@@ -596,93 +579,121 @@ enum ColumnsOf<'a> {
     P(&'a mut [f32]),
 }
 
-/// An unshared row-major array of a tensor that [`fuses`] accepted.
-fn array<B: Backend, const D: usize>(x: Tensor<B, D>) -> burn_ndarray::SharedArray<f32> {
+/// The backend of the fused update.
+type Host = NdArray<f32>;
+
+/// An unshared row-major array of a tensor of the host backend that [`fuses`] accepted.
+fn array<const D: usize>(x: Tensor<Host, D>) -> burn_ndarray::SharedArray<f32> {
     match row_major_array(x) {
         Ok(array) => array,
-        Err(_) => unreachable!("fuses checked the backend and the element type"),
+        Err(_) => unreachable!("fuses checked the element type"),
     }
 }
 
-/// Whether the fused update applies: `NdArray<f32>` (every tensor of `f32`), binary visible
-/// and hidden units.
-fn fuses<B: Backend>(rbm: &Rbm<B>, batch: &Tensor<B, 2>, state: Option<&LearnerState<B>>) -> bool {
-    let f32s = |dtypes: &[DType]| dtypes.iter().all(|&d| d == DType::F32);
-    let model = [
-        rbm.weights.val().dtype(),
-        rbm.visible_bias.val().dtype(),
-        rbm.hidden_bias.val().dtype(),
-        batch.dtype(),
-    ];
-    let learner = state.map_or(vec![], |state| {
-        let mut dtypes = vec![
-            state.velocity.weights.dtype(),
-            state.velocity.visible_bias.dtype(),
-            state.velocity.hidden_bias.dtype(),
-        ];
-        dtypes.extend(state.chains.as_ref().map(Tensor::dtype));
-        dtypes.extend(state.hidden_activity.as_ref().map(Tensor::dtype));
-        dtypes
-    });
-    is_host_backend::<B>()
-        && rbm.visible_units == VisibleUnits::Bernoulli
-        && rbm.hidden_units == HiddenUnits::Bernoulli
-        && rbm.visible_log_variance.is_none()
-        && f32s(&model)
-        && f32s(&learner)
+/// The biases of a binary layer; `fuses` checked that both layers are binary.
+fn binary_visible(layer: VisibleLayer<Host>) -> Bernoulli<Host> {
+    match layer {
+        VisibleLayer::Bernoulli(units) => units,
+        _ => unreachable!("fuses checked the unit types"),
+    }
 }
 
-/// The updated RBM and the sum of its parameters, or the inputs back.
-type Fused<B> = Result<(Rbm<B>, Tensor<B, 1>), Box<(Rbm<B>, Tensor<B, 2>)>>;
+fn binary_hidden(layer: HiddenLayer<Host>) -> Bernoulli<Host> {
+    match layer {
+        HiddenLayer::Bernoulli(units) => units,
+        _ => unreachable!("fuses checked the unit types"),
+    }
+}
 
-impl<B: Backend> ContrastiveDivergence<B> {
-    /// The update of [`crate::cd`] fused on the host ([`cd_update`]) where it applies
-    /// ([`fuses`]); `Err` with the inputs otherwise.
-    pub(crate) fn fused_update(&mut self, rbm: Rbm<B>, batch: Tensor<B, 2>) -> Fused<B> {
-        if !fuses(&rbm, &batch, self.state.as_ref()) {
+/// Whether the fused update applies: binary visible and hidden units, every tensor `f32`.
+fn fuses(
+    rbm: &Rbm<Host>,
+    batch: &Tensor<Host, 2>,
+    state: Option<&TrainingState<Host, Rbm<Host>>>,
+) -> bool {
+    let binary = |rbm: &Rbm<Host>| {
+        matches!(rbm.visible, VisibleLayer::Bernoulli(_))
+            && matches!(rbm.hidden, HiddenLayer::Bernoulli(_))
+    };
+    let f32s = |rbm: &Rbm<Host>| {
+        [
+            rbm.weights.val().dtype(),
+            rbm.visible_bias().dtype(),
+            rbm.hidden_bias().dtype(),
+        ]
+        .iter()
+        .all(|&d| d == DType::F32)
+    };
+    let learner = state.is_none_or(|state| {
+        binary(&state.velocity)
+            && f32s(&state.velocity)
+            && state
+                .chains
+                .as_ref()
+                .is_none_or(|c| c.dtype() == DType::F32)
+            && state
+                .hidden_activity
+                .as_ref()
+                .is_none_or(|q| q.dtype() == DType::F32)
+    });
+    binary(rbm) && f32s(rbm) && batch.dtype() == DType::F32 && learner
+}
+
+/// The fused update ([`cd_update`]) as the learner's update step for binary RBMs on
+/// `NdArray<f32>`, with the buffers it keeps between updates.
+#[derive(Debug, Default)]
+struct FusedStep {
+    workspace: Workspace,
+}
+
+/// The fused update step, for [`crate::cd`] to choose.
+pub(crate) fn fused_step() -> Box<dyn UpdateStep<Host, Rbm<Host>>> {
+    Box::new(FusedStep::default())
+}
+
+impl UpdateStep<Host, Rbm<Host>> for FusedStep {
+    fn path(&self) -> UpdatePath {
+        UpdatePath::NdArrayFused
+    }
+
+    fn update(
+        &mut self,
+        rbm: Rbm<Host>,
+        state: &mut Option<TrainingState<Host, Rbm<Host>>>,
+        batch: Tensor<Host, 2>,
+        settings: &UpdateSettings,
+        rng: &mut Xoshiro256PlusPlus,
+    ) -> Result<(Rbm<Host>, Tensor<Host, 1>), Declined<Host, Rbm<Host>>> {
+        if !fuses(&rbm, &batch, state.as_ref()) {
             return Err(Box::new((rbm, batch)));
         }
         let device = rbm.device();
-        let settings = UpdateSettings {
-            k: self.config.k,
-            persistent: self.config.persistent,
-            learning_rate: self.learning_rate(),
-            momentum: self.momentum(),
-            decay: self.learning_rate() * self.config.weight_decay,
-            sparsity: self
-                .config
-                .sparsity
-                .as_ref()
-                .map(|s| (s.target, s.decay, s.cost)),
-        };
-        let state = match self.state.take() {
-            Some(state) => state,
-            None => LearnerState::new(&rbm),
-        };
         let n_hidden = rbm.n_hidden();
+        let current = state.take().unwrap_or_else(|| TrainingState::new(&rbm));
         let Rbm {
             weights,
-            visible_bias,
-            hidden_bias,
-            visible_log_variance,
-            visible_units,
-            hidden_units,
+            visible,
+            hidden,
         } = rbm;
         let (weights_id, weights, weights_mapper) = weights.consume();
-        let (visible_id, visible_bias, visible_mapper) = visible_bias.consume();
-        let (hidden_id, hidden_bias, hidden_mapper) = hidden_bias.consume();
+        let (visible_id, visible_bias, visible_mapper) = binary_visible(visible).bias.consume();
+        let (hidden_id, hidden_bias, hidden_mapper) = binary_hidden(hidden).bias.consume();
+        let velocity = current.velocity;
         let mut w = array(weights);
         let mut a = array(visible_bias);
         let mut b = array(hidden_bias);
-        let mut w_velocity = array(state.velocity.weights);
-        let mut a_velocity = array(state.velocity.visible_bias);
-        let mut b_velocity = array(state.velocity.hidden_bias);
-        let mut chains = state
+        // Consumed, not read with `val()`: the arrays must own their buffers, or taking them
+        // as host arrays would copy them.
+        let mut w_velocity = array(velocity.weights.consume().1);
+        let mut a_velocity = array(binary_visible(velocity.visible).bias.consume().1);
+        let mut b_velocity = array(binary_hidden(velocity.hidden).bias.consume().1);
+        let mut chains = current
             .chains
             .map_or(vec![], |c| row_major_slice(&mut array(c)).to_vec());
-        let mut activity = state
+        let mut activity = current
             .hidden_activity
             .map_or(vec![], |q| row_major_slice(&mut array(q)).to_vec());
+        let workspace = &mut self.workspace;
         let update = |batch: &[f32]| {
             cd_update(
                 HostState {
@@ -697,16 +708,16 @@ impl<B: Backend> ContrastiveDivergence<B> {
                 },
                 batch,
                 settings,
-                &mut self.workspace,
-                &mut self.rng,
+                workspace,
+                rng,
             )
         };
         let sum = match read_row_major(batch, update) {
             Ok(sum) => sum,
-            Err(_) => unreachable!("fuses checked the backend and the element type"),
+            Err(_) => unreachable!("fuses checked the element type"),
         };
         let vector = |values: Vec<f32>, shape: [usize; 2]| {
-            Tensor::<B, 2>::from_data(TensorData::new(values, shape), &device)
+            Tensor::<Host, 2>::from_data(TensorData::new(values, shape), &device)
         };
         let chains = settings.persistent.then(|| {
             let m = chains.len() / n_hidden;
@@ -714,26 +725,29 @@ impl<B: Backend> ContrastiveDivergence<B> {
         });
         let hidden_activity =
             (!activity.is_empty()).then(|| vector(activity, [1, n_hidden]).squeeze_dim::<1>(0));
-        self.state = Some(LearnerState {
-            velocity: RbmGradient {
-                weights: from_host_array(w_velocity),
-                visible_bias: from_host_array(a_velocity),
-                hidden_bias: from_host_array(b_velocity),
-                visible_log_variance: None,
+        *state = Some(TrainingState {
+            velocity: Rbm {
+                weights: value_param(from_host_array(w_velocity)),
+                visible: VisibleLayer::Bernoulli(Bernoulli {
+                    bias: value_param(from_host_array(a_velocity)),
+                }),
+                hidden: HiddenLayer::Bernoulli(Bernoulli {
+                    bias: value_param(from_host_array(b_velocity)),
+                }),
             },
             chains,
             hidden_activity,
         });
-        self.batch += 1;
         let updated = Rbm {
             weights: Param::from_mapped_value(weights_id, from_host_array(w), weights_mapper),
-            visible_bias: Param::from_mapped_value(visible_id, from_host_array(a), visible_mapper),
-            hidden_bias: Param::from_mapped_value(hidden_id, from_host_array(b), hidden_mapper),
-            visible_log_variance,
-            visible_units,
-            hidden_units,
+            visible: VisibleLayer::Bernoulli(Bernoulli {
+                bias: Param::from_mapped_value(visible_id, from_host_array(a), visible_mapper),
+            }),
+            hidden: HiddenLayer::Bernoulli(Bernoulli {
+                bias: Param::from_mapped_value(hidden_id, from_host_array(b), hidden_mapper),
+            }),
         };
-        let health = Tensor::<B, 1>::from_data(TensorData::new(vec![sum], [1]), &device);
+        let health = Tensor::<Host, 1>::from_data(TensorData::new(vec![sum], [1]), &device);
         Ok((updated, health))
     }
 }

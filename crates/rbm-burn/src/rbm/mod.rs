@@ -2,21 +2,22 @@
 
 use burn::config::Config;
 use burn::module::{Module, Param};
-use burn::tensor::{backend::Backend, ElementConversion, Tensor, TensorData};
+use burn::tensor::{backend::Backend, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
 
 use crate::data::check_width;
 use crate::error::{self, RbmError};
-use crate::units::{HiddenUnits, VisibleUnits};
+use crate::kernels::{matmul, matmul_add_row};
+use crate::units::{HiddenLayer, HiddenUnits, VisibleLayer, VisibleUnits};
 
-/// Visible marginals are clipped to `[CLIP, 1 - CLIP]` before `log(p / (1 - p))` so that a pixel
-/// that is always off (or on) gets a large finite bias (about ∓6.9) rather than ∓∞.
-pub const VISIBLE_BIAS_PROBABILITY_CLIP: f64 = 1e-3;
+pub use crate::units::VISIBLE_BIAS_PROBABILITY_CLIP;
+
+mod training;
 
 /// Configuration of an [`Rbm`].
-#[derive(Config, Debug)]
+#[derive(Config, Debug, PartialEq)]
 pub struct RbmConfig {
     /// Number of visible units.
     pub n_visible: usize,
@@ -81,21 +82,23 @@ impl RbmConfig {
                 "must be > 0 and finite as an f32",
             ));
         }
+        self.visible_units.validate(self.n_visible)?;
         let mut rng = StdRng::seed_from_u64(self.seed);
         let weights: Vec<f32> = (0..n_weights).map(|_| normal.sample(&mut rng)).collect();
-        let rbm = Rbm::from_tensors(
-            Tensor::from_data(
+        let sigma = self
+            .visible_units
+            .is_gaussian()
+            .then(|| Tensor::full([self.n_visible], sigma, device));
+        Ok(Rbm {
+            weights: Param::from_tensor(Tensor::from_data(
                 TensorData::new(weights, [self.n_visible, self.n_hidden]),
                 device,
-            ),
-            Tensor::zeros([self.n_visible], device),
-            Tensor::zeros([self.n_hidden], device),
-        )?
-        .with_units(self.visible_units, self.hidden_units)?;
-        if self.visible_units.is_gaussian() {
-            return rbm.with_sigma(Tensor::full([self.n_visible], sigma, device));
-        }
-        Ok(rbm)
+            )),
+            visible: self
+                .visible_units
+                .layer(Tensor::zeros([self.n_visible], device), sigma),
+            hidden: HiddenLayer::new(self.hidden_units, Tensor::zeros([self.n_hidden], device)),
+        })
     }
 }
 
@@ -110,16 +113,17 @@ fn check_layer_sizes(n_visible: usize, n_hidden: usize) -> error::Result<()> {
 }
 
 /// A restricted Boltzmann machine, by default with binary visible units `v` and binary hidden
-/// units `h`, energy `E(v, h) = -vᵀa - hᵀb - vᵀWh` (a = `visible_bias`, b = `hidden_bias`).
-/// Other unit types ([`VisibleUnits`], [`HiddenUnits`]) change the conditionals and the
-/// visible energy term as described in [`crate::units`].
+/// units `h`, energy `E(v, h) = -vᵀa - hᵀb - vᵀWh` (a = the visible biases, b = the hidden
+/// biases). Other unit types ([`VisibleUnits`], [`HiddenUnits`]) change the conditionals and
+/// the visible energy term as described in [`crate::units`]; each layer holds its unit type
+/// with that type's parameters, so a Gaussian layer always has its standard deviations.
 ///
-/// The unit types are part of the module but not of its record, as with the hyperparameters
-/// of Burn's own modules: build the model from the same [`RbmConfig`] before loading a record
-/// into it.
+/// The sizes and unit types are part of the module's structure, not of its record, as with
+/// Burn's own modules: build the model from the same [`RbmConfig`] before loading a record
+/// into it (or use [`Rbm::save`] / [`Rbm::load`], which keep both).
 ///
 /// The weight layout `[n_visible, n_hidden]` is that of [`burn::nn::Linear`], so `weights` and
-/// `hidden_bias` can be handed to a `Linear` layer as they are.
+/// the hidden biases can be handed to a `Linear` layer as they are.
 ///
 /// The inference methods are plain tensor functions in the manner of `Linear::forward`: they
 /// panic (through Burn's shape checks) if the input width is not `n_visible` / `n_hidden`.
@@ -129,16 +133,11 @@ fn check_layer_sizes(n_visible: usize, n_hidden: usize) -> error::Result<()> {
 pub struct Rbm<B: Backend> {
     /// Weights `W`, shape `[n_visible, n_hidden]`.
     pub weights: Param<Tensor<B, 2>>,
-    /// Visible biases `a`, shape `[n_visible]`.
-    pub visible_bias: Param<Tensor<B, 1>>,
-    /// Hidden biases `b`, shape `[n_hidden]`.
-    pub hidden_bias: Param<Tensor<B, 1>>,
-    /// For Gaussian visible units, `z_i = ln σ_i²`, shape `[n_visible]`; `None` otherwise.
-    pub visible_log_variance: Option<Param<Tensor<B, 1>>>,
-    /// The type of the visible units.
-    pub visible_units: VisibleUnits,
-    /// The type of the hidden units.
-    pub hidden_units: HiddenUnits,
+    /// The visible units with their biases `a` (`[n_visible]`) and, for Gaussian units, their
+    /// standard deviations.
+    pub visible: VisibleLayer<B>,
+    /// The hidden units with their biases `b` (`[n_hidden]`).
+    pub hidden: HiddenLayer<B>,
 }
 
 impl<B: Backend> Rbm<B> {
@@ -174,11 +173,8 @@ impl<B: Backend> Rbm<B> {
         }
         Ok(Self {
             weights: Param::from_tensor(weights),
-            visible_bias: Param::from_tensor(visible_bias),
-            hidden_bias: Param::from_tensor(hidden_bias),
-            visible_log_variance: None,
-            visible_units: VisibleUnits::Bernoulli,
-            hidden_units: HiddenUnits::Bernoulli,
+            visible: VisibleUnits::Bernoulli.layer(visible_bias, None),
+            hidden: HiddenLayer::new(HiddenUnits::Bernoulli, hidden_bias),
         })
     }
 
@@ -190,19 +186,23 @@ impl<B: Backend> Rbm<B> {
     /// [`RbmError::InvalidHyperparameter`] for a softmax group size below 2 or one that does
     /// not divide `n_visible`.
     pub fn with_units(self, visible: VisibleUnits, hidden: HiddenUnits) -> error::Result<Self> {
-        let n_visible = self.n_visible();
-        visible.validate(n_visible)?;
-        let device = self.device();
-        let visible_log_variance = match (visible.is_gaussian(), self.visible_log_variance) {
-            (false, _) => None,
-            (true, Some(existing)) => Some(existing),
-            (true, None) => Some(Param::from_tensor(Tensor::zeros([n_visible], &device))),
+        visible.validate(self.n_visible())?;
+        let visible = match (visible, self.visible) {
+            (units, old) if units == old.units() => old,
+            (VisibleUnits::Gaussian { .. }, VisibleLayer::Gaussian(old)) => {
+                visible.layer(old.bias.val(), Some(old.sigma()))
+            }
+            (_, old) => visible.layer(old.bias(), None),
+        };
+        let hidden = if hidden == self.hidden.units() {
+            self.hidden
+        } else {
+            HiddenLayer::new(hidden, self.hidden.bias())
         };
         Ok(Self {
-            visible_log_variance,
-            visible_units: visible,
-            hidden_units: hidden,
-            ..self
+            weights: self.weights,
+            visible,
+            hidden,
         })
     }
 
@@ -216,30 +216,22 @@ impl<B: Backend> Rbm<B> {
     /// [`RbmError::ShapeMismatch`] for a wrong length, [`RbmError::ValueOutOfRange`] for a
     /// value that is not positive and finite.
     pub fn with_sigma(self, sigma: Tensor<B, 1>) -> error::Result<Self> {
-        let Some(old) = self.visible_log_variance.clone() else {
+        let VisibleLayer::Gaussian(units) = self.visible else {
             return Err(RbmError::UnsupportedUnits {
                 operation: "setting σ",
-                units: self.visible_units.to_string(),
+                units: self.visible.units().to_string(),
             });
         };
         let [n] = sigma.dims();
-        if n != self.n_visible() {
+        if n != self.weights.lazy_shape().dims::<2>()[0] {
             return Err(RbmError::ShapeMismatch {
                 what: "sigma",
-                expected: vec![self.n_visible()],
+                expected: vec![self.weights.lazy_shape().dims::<2>()[0]],
                 actual: vec![n],
             });
         }
-        let log_variance = sigma.log() * 2.0;
-        let worst = log_variance.clone().abs().max().into_scalar().elem::<f64>();
-        if !worst.is_finite() {
-            return Err(RbmError::ValueOutOfRange {
-                value: worst,
-                row: None,
-            });
-        }
         Ok(Self {
-            visible_log_variance: Some(old.map(|z| keep_require_grad(&z, log_variance))),
+            visible: VisibleLayer::Gaussian(units.with_sigma(sigma)?),
             ..self
         })
     }
@@ -249,37 +241,41 @@ impl<B: Backend> Rbm<B> {
     /// # Shapes
     /// - output: `[n_visible]`
     pub fn sigma(&self) -> Option<Tensor<B, 1>> {
-        self.visible_log_variance
-            .as_ref()
-            .map(|z| (z.val() * 0.5).exp())
+        self.visible.sigma()
     }
 
-    /// A copy whose parameters are detached from any autodiff graph, so that computing with it
-    /// records nothing (used by the learner, which never calls `backward`).
-    pub(crate) fn detached(&self) -> Self {
-        Self {
-            weights: self.weights.clone().map(|t| t.detach()),
-            visible_bias: self.visible_bias.clone().map(|t| t.detach()),
-            hidden_bias: self.hidden_bias.clone().map(|t| t.detach()),
-            visible_log_variance: self
-                .visible_log_variance
-                .clone()
-                .map(|z| z.map(|t| t.detach())),
-            visible_units: self.visible_units,
-            hidden_units: self.hidden_units,
-        }
-    }
-
-    /// The visible layer as the hidden layer sees it: `v / σ` for Gaussian units, `v` for the
-    /// others.
+    /// The visible biases `a`.
     ///
     /// # Shapes
-    /// - `visible`: `[batch, n_visible]`, output: the same
-    pub(crate) fn scaled_visible(&self, visible: Tensor<B, 2>) -> Tensor<B, 2> {
-        match &self.visible_log_variance {
-            Some(z) => visible * (z.val() * -0.5).exp().unsqueeze::<2>(),
-            None => visible,
-        }
+    /// - output: `[n_visible]`
+    pub fn visible_bias(&self) -> Tensor<B, 1> {
+        self.visible.bias()
+    }
+
+    /// The hidden biases `b`.
+    ///
+    /// # Shapes
+    /// - output: `[n_hidden]`
+    pub fn hidden_bias(&self) -> Tensor<B, 1> {
+        self.hidden.bias()
+    }
+
+    /// The type of the visible units.
+    pub fn visible_units(&self) -> VisibleUnits {
+        self.visible.units()
+    }
+
+    /// The type of the hidden units.
+    pub fn hidden_units(&self) -> HiddenUnits {
+        self.hidden.units()
+    }
+
+    /// The config that builds a model of this structure (sizes and unit types; the
+    /// initialisation fields are the defaults).
+    pub fn config(&self) -> RbmConfig {
+        RbmConfig::new(self.n_visible(), self.n_hidden())
+            .with_visible_units(self.visible_units())
+            .with_hidden_units(self.hidden_units())
     }
 
     /// Number of visible units.
@@ -312,29 +308,66 @@ impl<B: Backend> Rbm<B> {
     /// Empty data, a width other than `n_visible`, or values the units cannot take.
     pub fn init_visible_bias_from_data(self, data: &Tensor<B, 2>) -> error::Result<Self> {
         check_width(data.dims(), self.n_visible())?;
-        self.visible_units.check_data(data)?;
-        let clip = VISIBLE_BIAS_PROBABILITY_CLIP;
-        let mean = |x: Tensor<B, 2>| x.mean_dim(0).squeeze_dim::<1>(0);
-        let logit = match self.visible_units {
-            VisibleUnits::Bernoulli => {
-                let p = mean(data.clone()).clamp(clip, 1.0 - clip);
-                p.clone().log() - p.neg().log1p()
-            }
-            VisibleUnits::Gaussian { .. } => mean(data.clone()),
-            VisibleUnits::Softmax { .. } => {
-                let observed = self
-                    .visible_units
-                    .observed(data)
-                    .expect("softmax units have a mask");
-                let counts = mean(observed).clamp_min(f64::MIN_POSITIVE);
-                (mean(data.clone()) / counts).clamp(clip, 1.0).log()
-            }
-        };
-        let visible_bias = self.visible_bias.map(|old| keep_require_grad(&old, logit));
+        self.visible_units().check_data(data)?;
+        let bias = self.visible.bias_from_data(data);
         Ok(Self {
-            visible_bias,
+            visible: self.visible.with_bias(bias),
             ..self
         })
+    }
+
+    /// The visible layer as the hidden layer sees it: `v / σ` for Gaussian units, `v` for the
+    /// others.
+    ///
+    /// # Shapes
+    /// - `visible`: `[batch, n_visible]`, output: the same
+    pub(crate) fn scaled_visible(&self, visible: Tensor<B, 2>) -> Tensor<B, 2> {
+        self.visible.scaled(visible)
+    }
+
+    /// `(v/σ) W + b`, plus a per-row shift of the hidden biases when given (the dynamic
+    /// biases of a conditional model).
+    ///
+    /// # Shapes
+    /// - `visible`: `[rows, n_visible]`, `shift`: `[rows, n_hidden]`, output: `[rows, n_hidden]`
+    pub(crate) fn hidden_input(
+        &self,
+        visible: Tensor<B, 2>,
+        shift: Option<&Tensor<B, 2>>,
+    ) -> Tensor<B, 2> {
+        let input = matmul_add_row(
+            self.scaled_visible(visible),
+            self.weights.val(),
+            self.hidden.bias(),
+        );
+        match shift {
+            Some(shift) => input + shift.clone(),
+            None => input,
+        }
+    }
+
+    /// `hWᵀ + a` (for Gaussian units the mean `a + σ ⊙ hWᵀ`), plus a per-row shift of the
+    /// visible biases when given.
+    ///
+    /// # Shapes
+    /// - `hidden`: `[rows, n_hidden]`, `shift`: `[rows, n_visible]`, output: `[rows, n_visible]`
+    pub(crate) fn visible_input(
+        &self,
+        hidden: Tensor<B, 2>,
+        shift: Option<&Tensor<B, 2>>,
+    ) -> Tensor<B, 2> {
+        let weights = self.weights.val().transpose();
+        let input = match self.sigma() {
+            Some(sigma) => {
+                matmul(hidden, weights) * sigma.unsqueeze::<2>()
+                    + self.visible_bias().unsqueeze::<2>()
+            }
+            None => matmul_add_row(hidden, weights, self.visible_bias()),
+        };
+        match shift {
+            Some(shift) => input + shift.clone(),
+            None => input,
+        }
     }
 
     /// Total input to each hidden unit, `vW + b` (`(v / σ) W + b` for Gaussian visible
@@ -344,18 +377,7 @@ impl<B: Backend> Rbm<B> {
     /// - `visible`: `[batch, n_visible]`
     /// - output: `[batch, n_hidden]`
     pub fn hidden_activations(&self, visible: Tensor<B, 2>) -> Tensor<B, 2> {
-        self.hidden_activations_of_scaled(self.scaled_visible(visible))
-    }
-
-    /// `sW + b` for visible units already scaled by [`Self::scaled_visible`].
-    ///
-    /// # Shapes
-    /// - `scaled_visible`: `[batch, n_visible]`, output: `[batch, n_hidden]`
-    pub(crate) fn hidden_activations_of_scaled(
-        &self,
-        scaled_visible: Tensor<B, 2>,
-    ) -> Tensor<B, 2> {
-        matmul_add_row(scaled_visible, self.weights.val(), self.hidden_bias.val())
+        self.hidden_input(visible, None)
     }
 
     /// Total input to each visible unit, `hWᵀ + a`; for Gaussian visible units the mean
@@ -365,14 +387,7 @@ impl<B: Backend> Rbm<B> {
     /// - `hidden`: `[batch, n_hidden]`
     /// - output: `[batch, n_visible]`
     pub fn visible_activations(&self, hidden: Tensor<B, 2>) -> Tensor<B, 2> {
-        let weights = self.weights.val().transpose();
-        match self.sigma() {
-            Some(sigma) => {
-                matmul(hidden, weights) * sigma.unsqueeze::<2>()
-                    + self.visible_bias.val().unsqueeze::<2>()
-            }
-            None => matmul_add_row(hidden, weights, self.visible_bias.val()),
-        }
+        self.visible_input(hidden, None)
     }
 
     /// The mean of the hidden units given the visible units: `p(h_j = 1 | v) = σ((vW + b)_j)`
@@ -382,7 +397,7 @@ impl<B: Backend> Rbm<B> {
     /// - `visible`: `[batch, n_visible]`
     /// - output: `[batch, n_hidden]`
     pub fn hidden_probs(&self, visible: Tensor<B, 2>) -> Tensor<B, 2> {
-        self.hidden_units.mean(self.hidden_activations(visible))
+        self.hidden.mean(self.hidden_activations(visible))
     }
 
     /// The mean of the visible units given the hidden units: `p(v_i = 1 | h) = σ((hWᵀ + a)_i)`
@@ -392,7 +407,7 @@ impl<B: Backend> Rbm<B> {
     /// - `hidden`: `[batch, n_hidden]`
     /// - output: `[batch, n_visible]`
     pub fn visible_probs(&self, hidden: Tensor<B, 2>) -> Tensor<B, 2> {
-        self.visible_units.mean(self.visible_activations(hidden))
+        self.visible.mean(self.visible_activations(hidden))
     }
 
     /// A sample of the hidden units given the visible units (binary, or noisy rectified for
@@ -407,8 +422,8 @@ impl<B: Backend> Rbm<B> {
         rng: &mut R,
     ) -> Tensor<B, 2> {
         let activations = self.hidden_activations(visible);
-        let mean = self.hidden_units.mean(activations.clone());
-        self.hidden_units.sample(activations, mean, rng)
+        let mean = self.hidden.mean(activations.clone());
+        self.hidden.sample(activations, mean, rng)
     }
 
     /// A sample of the visible units given the hidden units: binary, one unit per softmax
@@ -422,8 +437,7 @@ impl<B: Backend> Rbm<B> {
         hidden: Tensor<B, 2>,
         rng: &mut R,
     ) -> Tensor<B, 2> {
-        self.visible_units
-            .sample(self.visible_probs(hidden), self.sigma(), rng)
+        self.visible.sample(self.visible_probs(hidden), rng)
     }
 
     /// `k` full steps of block Gibbs sampling `v → h → v`, starting from `visible`; returns the
@@ -479,9 +493,9 @@ impl<B: Backend> Rbm<B> {
         .sum_dim(1)
         .squeeze_dim::<1>(1);
         let hidden_term = hidden
-            .matmul(self.hidden_bias.val().unsqueeze_dim::<2>(1))
+            .matmul(self.hidden_bias().unsqueeze_dim::<2>(1))
             .squeeze_dim::<1>(1);
-        self.visible_energy(visible) - hidden_term - interaction
+        self.visible.energy(visible, None) - hidden_term - interaction
     }
 
     /// The free energy `F(v) = -log Σ_h exp(-E(v, h))` of each row, so that
@@ -497,128 +511,25 @@ impl<B: Backend> Rbm<B> {
     /// - `visible`: `[batch, n_visible]`
     /// - output: `[batch]`
     pub fn free_energy(&self, visible: Tensor<B, 2>) -> Tensor<B, 1> {
-        let hidden_term = self
-            .hidden_units
-            .log_partition_terms(self.hidden_activations(visible.clone()));
-        self.visible_energy(visible) - hidden_term
+        self.shifted_free_energy(visible, [None, None])
     }
 
-    /// The visible-only energy term of each row.
+    /// [`Self::free_energy`] with the visible and hidden biases shifted row by row (a
+    /// conditional model's dynamic biases).
     ///
     /// # Shapes
-    /// - `visible`: `[batch, n_visible]`, output: `[batch]`
-    fn visible_energy(&self, visible: Tensor<B, 2>) -> Tensor<B, 1> {
-        self.visible_units
-            .energy_term(visible, self.visible_bias.val(), self.sigma())
+    /// - `visible`: `[rows, n_visible]`, shifts `[rows, n_visible]` and `[rows, n_hidden]`,
+    ///   output: `[rows]`
+    pub(crate) fn shifted_free_energy(
+        &self,
+        visible: Tensor<B, 2>,
+        [visible_shift, hidden_shift]: [Option<&Tensor<B, 2>>; 2],
+    ) -> Tensor<B, 1> {
+        let hidden_term = self
+            .hidden
+            .log_partition_terms(self.hidden_input(visible.clone(), hidden_shift));
+        self.visible.energy(visible, visible_shift) - hidden_term
     }
-}
-
-/// The logistic function `1 / (1 + exp(-x))`.
-///
-/// One `exp` and one division per element instead of the two `exp`s and a `log` of Burn's
-/// generic `sigmoid` (which, with `recip` in place of the division, measured three times
-/// faster on `NdArray`); it cannot produce NaN: for `x → -∞`, `exp(-x) = ∞`
-/// and the result is exactly 0.
-///
-/// # Shapes
-/// - `x`: any, output: the same
-///
-/// On `NdArray<f32>` it runs on the host instead ([`crate::host`]), to at most 4 roundings.
-pub(crate) fn sigmoid<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
-    match crate::host::logistic(x) {
-        Ok(y) => y,
-        Err(x) => sigmoid_generic(x),
-    }
-}
-
-/// The matrix product `a · b` as this crate computes it: Burn's `matmul`, except on
-/// `NdArray<f32>`, where it runs on the host with the `gemm` crate, which reads transposed and
-/// sliced views without copying them and is 2–3× faster than NdArray's own product on the
-/// shapes of an RBM (see the README's performance section).
-///
-/// Like Burn's `matmul` it panics when the inner sizes differ.
-///
-/// # Shapes
-/// - `a`: `[m, k]`, `b`: `[k, n]`, output: `[m, n]`
-///
-/// # Example
-/// ```
-/// use burn::backend::NdArray;
-/// use burn::tensor::Tensor;
-///
-/// let device = Default::default();
-/// let a = Tensor::<NdArray, 2>::from_floats([[1.0, 2.0], [3.0, 4.0]], &device);
-/// let product = rbm_burn::matmul(a.clone(), a.transpose());
-/// product.into_data().assert_eq(&Tensor::<NdArray, 2>::from_floats([[5.0, 11.0], [11.0, 25.0]], &device).into_data(), true);
-/// ```
-pub fn matmul<B: Backend>(a: Tensor<B, 2>, b: Tensor<B, 2>) -> Tensor<B, 2> {
-    crate::host::matmul(a, b).unwrap_or_else(|(a, b)| a.matmul(b))
-}
-
-/// `a · b + row`, the row added to every row of the product: one pass on `NdArray<f32>`
-/// ([`crate::host::matmul_add_row`]), Burn's `matmul` and a broadcast addition otherwise.
-///
-/// # Shapes
-/// - `a`: `[m, k]`, `b`: `[k, n]`, `row`: `[n]`, output: `[m, n]`
-pub(crate) fn matmul_add_row<B: Backend>(
-    a: Tensor<B, 2>,
-    b: Tensor<B, 2>,
-    row: Tensor<B, 1>,
-) -> Tensor<B, 2> {
-    match crate::host::matmul_add_row(a, b, Some(&row)) {
-        Ok(product) => product,
-        Err((a, b)) => a.matmul(b) + row.unsqueeze::<2>(),
-    }
-}
-
-/// [`sigmoid`] in backend tensor operations.
-fn sigmoid_generic<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
-    // A true division, not `recip`: NdArray's SIMD `recip` is an approximate reciprocal
-    // (about 17 bits), and whether it is used depends on the buffer's layout, so the same
-    // input could give different probabilities from one allocation to the next.
-    let denominator = x.neg().exp() + 1.0;
-    denominator.ones_like() / denominator
-}
-
-/// `log(1 + exp(x))` without overflow: `max(x, 0) + ln(1 + exp(-|x|))`.
-///
-/// `ln(1 + e)` rather than `log1p(e)`: for `e < 2⁻²⁴` it returns 0 instead of `≈ e`, an absolute
-/// error below 6·10⁻⁸ that no sum of softplus terms can notice, and it is twice as fast on
-/// `NdArray`, which matters when exact enumeration evaluates it 2^24 · n times.
-///
-/// # Shapes
-/// - `x`: any, output: the same
-pub(crate) fn softplus<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
-    x.clone().clamp_min(0.0) + (x.abs().neg().exp() + 1.0).log()
-}
-
-/// `new` as a parameter value with the gradient requirement of `old`: under `Autodiff<_>` a
-/// trainable parameter stays a trainable leaf, and no graph links it to the computation that
-/// produced `new`.
-pub(crate) fn keep_require_grad<B: Backend, const D: usize>(
-    old: &Tensor<B, D>,
-    new: Tensor<B, D>,
-) -> Tensor<B, D> {
-    as_parameter(new, old.is_require_grad())
-}
-
-/// `value` detached from any graph, as a leaf that requires a gradient when `require_grad`.
-fn as_parameter<B: Backend, const D: usize>(
-    value: Tensor<B, D>,
-    require_grad: bool,
-) -> Tensor<B, D> {
-    value.detach().set_require_grad(require_grad)
-}
-
-/// `param + change` as a parameter value with the gradient requirement of `param`
-/// ([`keep_require_grad`]). `param` is detached, not cloned, so backends that can (NdArray)
-/// add in place into its unshared buffer.
-pub(crate) fn advanced<B: Backend, const D: usize>(
-    param: Tensor<B, D>,
-    change: Tensor<B, D>,
-) -> Tensor<B, D> {
-    let require_grad = param.is_require_grad();
-    as_parameter(param.detach() + change, require_grad)
 }
 
 #[cfg(test)]
@@ -628,64 +539,6 @@ mod tests {
     use burn::tensor::TensorData;
 
     type B = NdArray;
-
-    #[test]
-    fn softplus_is_stable_and_accurate() {
-        let device = Default::default();
-        let x = Tensor::<B, 1>::from_floats([-200.0, -30.0, -1.0, 0.0, 1.0, 30.0, 200.0], &device);
-        let expected: Vec<f32> = [-200.0f64, -30.0, -1.0, 0.0, 1.0, 30.0, 200.0]
-            .iter()
-            .map(|&x| {
-                if x > 0.0 {
-                    x + (-x).exp().ln_1p()
-                } else {
-                    x.exp().ln_1p()
-                }
-            })
-            .map(|y| y as f32)
-            .collect();
-        let got: Vec<f32> = softplus(x).into_data().to_vec().unwrap();
-        for (g, e) in got.iter().zip(&expected) {
-            // The documented absolute accuracy 2^-24, plus f32 rounding of values up to 200.
-            assert!((g - e).abs() <= 6e-8 + e.abs() * 1.2e-7, "{g} vs {e}");
-        }
-    }
-
-    #[test]
-    fn sigmoid_matches_its_definition_everywhere() {
-        let xs = [-1e4f32, -100.0, -20.0, -1.0, 0.0, 0.5, 20.0, 100.0, 1e4];
-        let got: Vec<f32> = sigmoid(Tensor::<B, 1>::from_floats(xs, &Default::default()))
-            .into_data()
-            .to_vec()
-            .unwrap();
-        for (x, g) in xs.iter().zip(got) {
-            let expected = 1.0 / (1.0 + (-(*x as f64)).exp());
-            assert!(
-                (g as f64 - expected).abs() < 1e-7,
-                "σ({x}) = {g}, expected {expected}"
-            );
-        }
-    }
-
-    /// On a large contiguous tensor (the SIMD path of NdArray's element-wise kernels) the
-    /// logistic function is accurate to f32 rounding, and so reproducible across layouts.
-    #[test]
-    fn sigmoid_is_accurate_on_large_tensors() {
-        let n = 10_000;
-        let xs: Vec<f32> = (0..n).map(|i| -20.0 + 40.0 * i as f32 / n as f32).collect();
-        let tensor =
-            Tensor::<B, 1>::from_data(TensorData::new(xs.clone(), [n]), &Default::default());
-        let host: Vec<f32> = sigmoid(tensor.clone()).into_data().to_vec().unwrap();
-        let generic: Vec<f32> = sigmoid_generic(tensor).into_data().to_vec().unwrap();
-        for (x, g) in xs.iter().cycle().zip(host.into_iter().chain(generic)) {
-            let expected = 1.0 / (1.0 + (-(*x as f64)).exp());
-            // exp (≤ 2 ulps on the host path, 1 otherwise), add and divide: 4 · 2⁻²⁴.
-            assert!(
-                (g as f64 - expected).abs() <= 4.0 * expected / (1u32 << 24) as f64,
-                "σ({x}) = {g}, expected {expected}"
-            );
-        }
-    }
 
     /// Binary visible samples are drawn through the transposed product `W hᵀ`; their
     /// frequencies must still be `visible_probs`, row by row and unit by unit.
@@ -814,6 +667,35 @@ mod tests {
         }
     }
 
+    /// Gaussian units always carry their standard deviations: from the config, through a
+    /// change of unit types, and when switched back and forth.
+    #[test]
+    fn gaussian_units_always_have_sigma() {
+        let device = Default::default();
+        let gaussian = VisibleUnits::Gaussian { learn_sigma: false };
+        let rbm = RbmConfig::new(4, 3)
+            .with_visible_units(gaussian)
+            .with_initial_sigma(2.0)
+            .init::<B>(&device)
+            .unwrap();
+        let sigma: Vec<f32> = rbm.sigma().unwrap().into_data().to_vec().unwrap();
+        assert!(sigma.iter().all(|&s| (s - 2.0).abs() < 1e-6), "{sigma:?}");
+        let binary = rbm
+            .with_units(VisibleUnits::Bernoulli, HiddenUnits::Bernoulli)
+            .unwrap();
+        assert!(binary.sigma().is_none());
+        let back = binary.with_units(gaussian, HiddenUnits::Bernoulli).unwrap();
+        let sigma: Vec<f32> = back.sigma().unwrap().into_data().to_vec().unwrap();
+        assert!(sigma.iter().all(|&s| s == 1.0), "{sigma:?}");
+        assert!(matches!(
+            RbmConfig::new(4, 3)
+                .init::<B>(&device)
+                .unwrap()
+                .with_sigma(Tensor::ones([4], &device)),
+            Err(RbmError::UnsupportedUnits { .. })
+        ));
+    }
+
     #[test]
     fn default_init_has_the_documented_scale() {
         let rbm = RbmConfig::new(400, 250)
@@ -826,7 +708,7 @@ mod tests {
         // 100 000 draws of N(0, 0.01²): the sample std is within 1% of 0.01 with overwhelming probability.
         assert!((std - 0.01).abs() < 1e-4, "std {std}");
         assert!(mean.abs() < 1e-3 * 0.5, "mean {mean}");
-        assert_eq!(rbm.visible_bias.val().abs().sum().into_scalar(), 0.0);
+        assert_eq!(rbm.visible_bias().abs().sum().into_scalar(), 0.0);
     }
 
     #[test]
@@ -852,8 +734,7 @@ mod tests {
             .iter()
             .map(|&p: &f64| (p / (1.0 - p)).ln() as f32)
             .collect();
-        rbm.visible_bias
-            .val()
+        rbm.visible_bias()
             .into_data()
             .assert_approx_eq::<f32>(&TensorData::from(expected.as_slice()), Default::default());
         let wrong = Tensor::<B, 2>::ones([2, 5], &device);

@@ -17,7 +17,7 @@
 //! block after the first then written into a partial product of its own for the caller to
 //! add. Those blocks need not be multiples of 16.
 
-use crate::team::team;
+use super::team::team;
 
 /// Below this many multiply–adds (`m·n·k`) a product runs on one thread: splitting it would
 /// cost more than it saves. The constant `gemm` itself uses for its threading threshold.

@@ -1,22 +1,23 @@
 //! Checkpoints of contrastive-divergence training, and resuming from them.
 //!
-//! A checkpoint holds everything that the next update depends on: the RBM, the learner's
-//! hyperparameters, its epoch counter, the exact position of its random stream (the state of
-//! its xoshiro256++ generator), the momentum velocities, the persistent chains and the sparsity
-//! running mean. Each epoch's visiting order is drawn afresh from that stream and the monitored
-//! rows from a stream of their own, so a run resumed from the checkpoint written after epoch
-//! `e` performs exactly the updates that the uninterrupted run performed after epoch `e`, and
-//! on a deterministic backend ends with bit-identical parameters.
+//! A checkpoint holds everything that the next update depends on: the model (its structure and
+//! parameters), the learner's hyperparameters, its epoch counter, the exact position of its
+//! random stream (the state of its xoshiro256++ generator), the momentum velocity (a record of
+//! the model's own type), the persistent chains and the sparsity running mean. Each epoch's
+//! visiting order is drawn afresh from that stream and the monitored rows from a stream of
+//! their own, so a run resumed from the checkpoint written after epoch `e` performs exactly
+//! the updates that the uninterrupted run performed after epoch `e`, and on a deterministic
+//! backend ends with bit-identical parameters.
 //!
 //! ```no_run
 //! # use burn::backend::NdArray;
-//! # use rbm_burn::{ContrastiveDivergence, ContrastiveDivergenceConfig, RbmConfig};
+//! # use rbm_burn::{ContrastiveDivergence, ContrastiveDivergenceConfig, Rbm, RbmConfig};
 //! # fn main() -> rbm_burn::Result<()> {
 //! # let device = Default::default();
 //! # let data = burn::tensor::Tensor::<NdArray, 2>::zeros([10, 4], &device);
 //! let path = std::path::Path::new("rbm.ckpt");
-//! let (mut learner, rbm) = if path.exists() {
-//!     ContrastiveDivergence::<NdArray>::load_checkpoint(path, &device)?
+//! let (learner, rbm) = if path.exists() {
+//!     ContrastiveDivergence::<NdArray, Rbm<NdArray>>::load_checkpoint(path, &device)?
 //! } else {
 //!     let rbm = RbmConfig::new(4, 3).init(&device)?;
 //!     (ContrastiveDivergenceConfig::new().with_epochs(100).init()?, rbm)
@@ -30,23 +31,27 @@
 
 use std::path::{Path, PathBuf};
 
+use burn::module::Module;
 use burn::record::{PrecisionSettings, Record};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use rand::rngs::Xoshiro256PlusPlus;
 
-use crate::cd::{ContrastiveDivergence, ContrastiveDivergenceConfig, LearnerState};
+use super::update::{self, TrainingState};
+use super::{ContrastiveDivergence, ContrastiveDivergenceConfig};
+use crate::container::{file_error, load_record, save_record, FileProblem};
 use crate::error::{self, RbmError};
-use crate::file::{file_error, load_record, save_record, FileProblem};
-use crate::gradient::RbmGradient;
-use crate::persist::{value_records, RbmFileRecord};
-use crate::rbm::Rbm;
-
-/// The content kind of learner checkpoints (see [`crate::file`]).
-pub const CD_CHECKPOINT_KIND: &str = "cd-checkpoint";
+use crate::model::CdModel;
+use crate::params;
+use crate::persist::{value_records, ModelRecord};
 
 /// Mixed into the seed of the stream that picks the monitored rows.
 pub(crate) const MONITOR_SALT: u64 = 0x6d6f_6e69_746f_7273;
+
+/// The content kind of the checkpoints of a learner of `M`.
+fn checkpoint_kind<B: Backend, M: CdModel<B>>() -> String {
+    format!("{} cd-checkpoint", M::KIND)
+}
 
 /// Where and how often [`ContrastiveDivergence::fit`] writes checkpoints.
 #[derive(Debug, Clone)]
@@ -63,7 +68,7 @@ impl Checkpoints {
     }
 }
 
-/// The learner's random generator as a record (its state is four 64-bit words).
+/// A random generator's exact state as a record (xoshiro256++: four 64-bit words).
 #[derive(Debug, Clone)]
 pub struct RngRecord(Xoshiro256PlusPlus);
 
@@ -93,34 +98,25 @@ impl RngRecord {
 
 value_records!(ContrastiveDivergenceConfig);
 
-/// The momentum velocities, as a record.
-#[derive(Record)]
-pub struct VelocityRecord<B: Backend> {
-    weights: Tensor<B, 2>,
-    visible_bias: Tensor<B, 1>,
-    hidden_bias: Tensor<B, 1>,
-    visible_log_variance: Option<Tensor<B, 1>>,
-}
-
-/// An RBM and the state of its learner: what a checkpoint file holds. Made by
+/// A model and the state of its learner: what a checkpoint file holds. Made by
 /// [`ContrastiveDivergence::checkpoint_record`]; other records (DBN checkpoints) embed it.
 #[derive(Record)]
-pub struct CdCheckpointRecord<B: Backend> {
-    rbm: RbmFileRecord<B>,
+pub struct CdCheckpointRecord<B: Backend, M: CdModel<B>> {
+    model: ModelRecord<B, M>,
     /// The hyperparameters (as MessagePack numbers, which keep every bit of an `f64`).
     config: ContrastiveDivergenceConfig,
     epoch: usize,
     batch: usize,
     rng: RngRecord,
-    velocity: Option<VelocityRecord<B>>,
+    velocity: Option<<M as Module<B>>::Record>,
     chains: Option<Tensor<B, 2>>,
     hidden_activity: Option<Tensor<B, 1>>,
 }
 
-impl<B: Backend> ContrastiveDivergence<B> {
-    /// Makes [`Self::fit`] save a checkpoint of the RBM and this learner to `path` after every
-    /// `every` epochs and after the last epoch, each time atomically replacing the previous
-    /// one. Resume with [`Self::load_checkpoint`].
+impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
+    /// Makes [`Self::fit`] save a checkpoint of the model and this learner to `path` after
+    /// every `every` epochs and after the last epoch, each time atomically replacing the
+    /// previous one. Resume with [`Self::load_checkpoint`].
     ///
     /// # Errors
     /// [`RbmError::InvalidHyperparameter`] when `every` is 0.
@@ -143,63 +139,59 @@ impl<B: Backend> ContrastiveDivergence<B> {
         Ok(self)
     }
 
-    /// Saves `rbm` and this learner's state to `path` atomically (see [`crate::checkpoint`]).
+    /// Saves `model` and this learner's state to `path` atomically (see
+    /// [`crate::cd::checkpoint`]).
     ///
     /// # Errors
     /// [`RbmError::File`] naming `path`.
-    pub fn save_checkpoint(&self, rbm: &Rbm<B>, path: impl AsRef<Path>) -> error::Result<()> {
+    pub fn save_checkpoint(&self, model: &M, path: impl AsRef<Path>) -> error::Result<()> {
         save_record(
             path.as_ref(),
-            CD_CHECKPOINT_KIND,
-            self.checkpoint_record(rbm),
+            &checkpoint_kind::<B, M>(),
+            self.checkpoint_record(model),
         )
     }
 
     /// Loads a checkpoint saved by [`Self::save_checkpoint`] (or by `fit`): the learner, with
-    /// its epoch counter, random stream, velocities and chains, and the RBM it was training.
+    /// its epoch counter, random stream, velocities and chains, and the model it was training.
     /// Calling [`Self::fit`] on them continues the schedule where it stopped.
     ///
     /// # Errors
-    /// [`RbmError::File`] naming `path`: the problems of [`Rbm::load`], and state that does not
-    /// fit the RBM or hyperparameters that do not validate ([`FileProblem::Mismatch`]).
-    pub fn load_checkpoint(
-        path: impl AsRef<Path>,
-        device: &B::Device,
-    ) -> error::Result<(Self, Rbm<B>)> {
+    /// [`RbmError::File`] naming `path`: the problems of [`crate::Rbm::load`], and state that
+    /// does not fit the model or hyperparameters that do not validate
+    /// ([`FileProblem::Mismatch`]).
+    pub fn load_checkpoint(path: impl AsRef<Path>, device: &B::Device) -> error::Result<(Self, M)> {
         let path = path.as_ref();
-        let record = load_record::<B, CdCheckpointRecord<B>>(path, CD_CHECKPOINT_KIND, device)?;
-        Self::from_checkpoint_record(record, path)
+        let record =
+            load_record::<B, CdCheckpointRecord<B, M>>(path, &checkpoint_kind::<B, M>(), device)?;
+        Self::from_checkpoint_record(record, path, device)
     }
 
-    /// The record of `rbm` and this learner's state (sharing their buffers).
-    pub fn checkpoint_record(&self, rbm: &Rbm<B>) -> CdCheckpointRecord<B> {
+    /// The record of `model` and this learner's state (sharing their buffers).
+    pub fn checkpoint_record(&self, model: &M) -> CdCheckpointRecord<B, M> {
         let state = self.state.as_ref();
         CdCheckpointRecord {
-            rbm: RbmFileRecord::of(rbm),
+            model: ModelRecord::of(model),
             config: self.config.clone(),
             epoch: self.epoch,
             batch: self.batch,
             rng: RngRecord(self.rng.clone()),
-            velocity: state.map(|state| VelocityRecord {
-                weights: state.velocity.weights.clone(),
-                visible_bias: state.velocity.visible_bias.clone(),
-                hidden_bias: state.velocity.hidden_bias.clone(),
-                visible_log_variance: state.velocity.visible_log_variance.clone(),
-            }),
+            velocity: state.map(|state| state.velocity.clone().into_record()),
             chains: state.and_then(|state| state.chains.clone()),
             hidden_activity: state.and_then(|state| state.hidden_activity.clone()),
         }
     }
 
-    /// The learner and RBM of a checkpoint record read from `path`, after checking that the
+    /// The learner and model of a checkpoint record read from `path`, after checking that the
     /// parts fit together.
     ///
     /// # Errors
     /// As [`Self::load_checkpoint`].
     pub fn from_checkpoint_record(
-        record: CdCheckpointRecord<B>,
+        record: CdCheckpointRecord<B, M>,
         path: &Path,
-    ) -> error::Result<(Self, Rbm<B>)> {
+        device: &B::Device,
+    ) -> error::Result<(Self, M)> {
         let mismatch = |what: &str, expected: String, found: String| {
             file_error(
                 path,
@@ -210,7 +202,7 @@ impl<B: Backend> ContrastiveDivergence<B> {
                 },
             )
         };
-        let rbm = record.rbm.into_rbm(path)?;
+        let model = record.model.into_model(path, device)?;
         let config = record.config;
         config.validate().map_err(|e| {
             mismatch(
@@ -226,7 +218,7 @@ impl<B: Backend> ContrastiveDivergence<B> {
                 record.epoch.to_string(),
             ));
         }
-        let (n_visible, n_hidden) = (rbm.n_visible(), rbm.n_hidden());
+        let n_hidden = model.n_hidden();
         let check = |what: &str, expected: &[usize], found: &[usize]| {
             if expected == found {
                 Ok(())
@@ -241,23 +233,25 @@ impl<B: Backend> ContrastiveDivergence<B> {
         let state = match record.velocity {
             None => None,
             Some(velocity) => {
-                check(
-                    "the weight velocity's shape",
-                    &[n_visible, n_hidden],
-                    &velocity.weights.dims(),
-                )?;
-                check(
-                    "the visible-bias velocity's shape",
-                    &[n_visible],
-                    &velocity.visible_bias.dims(),
-                )?;
-                check(
-                    "the hidden-bias velocity's shape",
-                    &[n_hidden],
-                    &velocity.hidden_bias.dims(),
-                )?;
-                if let Some(z) = &velocity.visible_log_variance {
-                    check("the log-variance velocity's shape", &[n_visible], &z.dims())?;
+                let zeros = params::zeros_like(&model);
+                let expected = params::shapes(&zeros);
+                let velocity = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    zeros.load_record(velocity)
+                }))
+                .map_err(|_| {
+                    mismatch(
+                        "the velocity",
+                        "a velocity of the model's unit types".into(),
+                        "another structure".into(),
+                    )
+                })?;
+                let found = params::shapes(&velocity);
+                if found != expected {
+                    return Err(mismatch(
+                        "the velocity's shapes",
+                        format!("{expected:?}"),
+                        format!("{found:?}"),
+                    ));
                 }
                 if let Some(chains) = &record.chains {
                     check(
@@ -269,13 +263,8 @@ impl<B: Backend> ContrastiveDivergence<B> {
                 if let Some(activity) = &record.hidden_activity {
                     check("the hidden activity's shape", &[n_hidden], &activity.dims())?;
                 }
-                Some(LearnerState {
-                    velocity: RbmGradient {
-                        weights: velocity.weights,
-                        visible_bias: velocity.visible_bias,
-                        hidden_bias: velocity.hidden_bias,
-                        visible_log_variance: velocity.visible_log_variance,
-                    },
+                Some(TrainingState {
+                    velocity: params::detached(&velocity),
                     chains: record.chains,
                     hidden_activity: record.hidden_activity,
                 })
@@ -288,8 +277,9 @@ impl<B: Backend> ContrastiveDivergence<B> {
             batch: record.batch,
             state,
             checkpoints: None,
-            workspace: Default::default(),
+            accelerated: update::accelerated::<B, M>(),
+            last_path: None,
         };
-        Ok((learner, rbm))
+        Ok((learner, model))
     }
 }

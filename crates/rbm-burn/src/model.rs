@@ -1,0 +1,156 @@
+//! The seam between the contrastive-divergence learner and the models it trains.
+//!
+//! From the learner's side a model trained by contrastive divergence needs only three things:
+//! its **positive phase** on a batch (the hidden means given the data), a **Gibbs step** (a
+//! visible sample given a hidden state, and the hidden means given that sample), and its
+//! **sufficient statistics** — data minus model — in the shape of the model itself. A model
+//! provides them by implementing [`CdModel`]; everything else is written once in
+//! [`crate::cd`] for every model: the schedule, momentum, weight decay, sparsity, the
+//! divergence check, streamed data, observers, checkpoints and exact resuming. The learner's
+//! velocity is a value of the model's own type, so a model's parameter set is written once,
+//! in its struct, and its records, checkpoints and velocities come from Burn's `Module`
+//! derive.
+//!
+//! Training rows are one tensor per batch, `[rows, row_width]`: the visible units, followed by
+//! whatever else the model conditions on (the previous frames of a conditional RBM). The
+//! models of this crate: [`crate::Rbm`] (every unit type) and [`crate::Crbm`].
+
+use burn::module::Module;
+use burn::record::Record;
+use burn::tensor::{backend::Backend, Tensor};
+use rand::Rng;
+
+use crate::error::Result;
+use crate::units::VisibleUnits;
+
+/// One phase of a contrastive-divergence update: visible states and what the hidden layer
+/// makes of them.
+#[derive(Debug, Clone)]
+pub struct Phase<B: Backend> {
+    /// The visible states, `[rows, n_visible]`.
+    pub visible: Tensor<B, 2>,
+    /// The hidden units' total inputs given them, `[rows, n_hidden]`.
+    pub activations: Tensor<B, 2>,
+    /// The hidden means given them (`p(h = 1 | v)` for binary units), `[rows, n_hidden]`.
+    pub hidden: Tensor<B, 2>,
+}
+
+/// A model that the contrastive-divergence learner ([`crate::ContrastiveDivergence`]) trains.
+///
+/// The learner calls, per update on a batch of `rows`:
+/// 1. [`Self::positive_phase`] of the rows;
+/// 2. [`Self::sample_hidden`] of it (CD), or the persistent chains' hidden states (PCD);
+/// 3. `k` times [`Self::gibbs_step`], sampling the hidden units of each step but the last;
+/// 4. [`Self::statistics`] of both phases, which it turns into the momentum step of every
+///    parameter (weight decay on the parameters of rank 2 and more).
+///
+/// Every random number comes from the `rng` it passes, in this order, so a seed gives one
+/// trajectory on every backend. The methods take detached models and tensors: implementations
+/// need not care about autodiff.
+pub trait CdModel<B: Backend>: Module<B> + Sized + 'static {
+    /// What rebuilds the model's structure (sizes, unit types) to load a record into; it is
+    /// saved beside the record in model files and checkpoints.
+    type Config: Clone
+        + std::fmt::Debug
+        + PartialEq
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + Record<B>;
+
+    /// The content kind of this model's files (`"rbm"`, `"crbm"`).
+    const KIND: &'static str;
+
+    /// The config of this model's structure.
+    fn structure(&self) -> Self::Config;
+
+    /// A model of `config`'s structure on `device` (its parameter values are then replaced
+    /// by a record's).
+    ///
+    /// # Errors
+    /// An invalid config.
+    fn from_structure(config: &Self::Config, device: &B::Device) -> Result<Self>;
+
+    /// The device of the parameters.
+    fn device(&self) -> B::Device;
+
+    /// Width of a training row: the visible units, plus the conditioning input of a
+    /// conditional model.
+    fn row_width(&self) -> usize;
+
+    /// Number of hidden units.
+    fn n_hidden(&self) -> usize;
+
+    /// The unit type that every column of a training row must be valid for (the data checks).
+    fn row_units(&self) -> VisibleUnits;
+
+    /// The positive phase: the rows' visible part and the hidden means given the rows.
+    ///
+    /// # Shapes
+    /// - `rows`: `[n, row_width]`
+    fn positive_phase(&self, rows: &Tensor<B, 2>) -> Phase<B>;
+
+    /// A sample of the hidden units of `phase`.
+    ///
+    /// # Shapes
+    /// - output: `[rows, n_hidden]`
+    fn sample_hidden<R: Rng + ?Sized>(&self, phase: &Phase<B>, rng: &mut R) -> Tensor<B, 2>;
+
+    /// One step of block Gibbs sampling from `hidden`: a visible sample given it (and given
+    /// the conditioning input of `rows`, for conditional models: chain `i` takes row
+    /// `i mod n`), then the hidden means given that sample. With `keep_missing`, entries
+    /// missing in `rows` (all-zero softmax groups) stay missing in the sample.
+    ///
+    /// # Shapes
+    /// - `rows`: `[n, row_width]`, `hidden`: `[m, n_hidden]`
+    fn gibbs_step<R: Rng + ?Sized>(
+        &self,
+        rows: &Tensor<B, 2>,
+        hidden: Tensor<B, 2>,
+        keep_missing: bool,
+        rng: &mut R,
+    ) -> Phase<B>;
+
+    /// `scale` times the data statistics of `positive` minus the model statistics of
+    /// `negative`, each averaged over its own rows: the log-likelihood gradient estimate, as
+    /// a value of the model's own type (one entry per parameter).
+    fn statistics(
+        &self,
+        rows: &Tensor<B, 2>,
+        positive: &Phase<B>,
+        negative: &Phase<B>,
+        scale: f64,
+    ) -> Self;
+
+    /// The mean squared error of each row's visible units against their mean-field
+    /// reconstruction, averaged (over the observed entries only, for softmax units).
+    ///
+    /// # Shapes
+    /// - `rows`: `[n, row_width]`, output: `[1]`
+    fn reconstruction_error(&self, rows: &Tensor<B, 2>) -> Tensor<B, 1>;
+
+    /// The free energy of each row (given its conditioning input).
+    ///
+    /// # Shapes
+    /// - `rows`: `[n, row_width]`, output: `[n]`
+    fn row_free_energy(&self, rows: &Tensor<B, 2>) -> Tensor<B, 1>;
+
+    /// scikit-learn's stochastic pseudo-log-likelihood of each row (NaN for unit types that
+    /// do not define it).
+    ///
+    /// # Shapes
+    /// - `rows`: `[n, row_width]`, output: `[n]`
+    fn row_pseudo_log_likelihood<R: Rng + ?Sized>(
+        &self,
+        rows: &Tensor<B, 2>,
+        rng: &mut R,
+    ) -> Tensor<B, 1>;
+
+    /// Checks a model rebuilt from a file (beyond its parameters' shapes, which the loader
+    /// compares with [`Self::from_structure`]'s): by default nothing.
+    ///
+    /// # Errors
+    /// What is inconsistent, as a message.
+    fn check_loaded(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
+}

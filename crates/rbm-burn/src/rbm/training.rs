@@ -1,0 +1,193 @@
+//! The RBM's side of contrastive divergence ([`CdModel`]): its phases and its statistics.
+//!
+//! The pieces take per-row shifts of the biases, so that a conditional model, which is an RBM
+//! whose biases depend on a context ([`crate::Crbm`]), runs the same code.
+
+use burn::tensor::{backend::Backend, Tensor};
+use rand::Rng;
+
+use crate::error::Result;
+use crate::kernels::matmul;
+use crate::metrics::{pseudo_log_likelihood_of, reconstruction_error_of};
+use crate::model::{CdModel, Phase};
+use crate::params::value_param;
+use crate::units::VisibleUnits;
+
+use super::{Rbm, RbmConfig};
+
+/// Per-row shifts of the visible biases (`[rows, n_visible]`) and of the hidden biases
+/// (`[rows, n_hidden]`): a conditional model's dynamic biases. `None` for a plain RBM.
+type Shifts<'a, B> = [Option<&'a Tensor<B, 2>>; 2];
+
+impl<B: Backend> Rbm<B> {
+    /// The phase of `visible`: the hidden inputs (with the hidden shift) and means.
+    ///
+    /// # Shapes
+    /// - `visible`: `[rows, n_visible]`, `hidden_shift`: `[rows, n_hidden]`
+    pub(crate) fn phase(
+        &self,
+        visible: Tensor<B, 2>,
+        hidden_shift: Option<&Tensor<B, 2>>,
+    ) -> Phase<B> {
+        let activations = self.hidden_input(visible.clone(), hidden_shift);
+        let hidden = self.hidden.mean(activations.clone());
+        Phase {
+            visible,
+            activations,
+            hidden,
+        }
+    }
+
+    /// A visible sample given `hidden` (with the visible shift), with the entries that are
+    /// missing in `missing_from` kept missing when given.
+    ///
+    /// # Shapes
+    /// - `hidden`: `[rows, n_hidden]`, `visible_shift`, `missing_from`: `[rows, n_visible]`
+    pub(crate) fn visible_sample<R: Rng + ?Sized>(
+        &self,
+        hidden: Tensor<B, 2>,
+        visible_shift: Option<&Tensor<B, 2>>,
+        missing_from: Option<&Tensor<B, 2>>,
+        rng: &mut R,
+    ) -> Tensor<B, 2> {
+        let mean = self.visible.mean(self.visible_input(hidden, visible_shift));
+        let sample = self.visible.sample(mean, rng);
+        match missing_from.and_then(|rows| self.visible.observed(rows)) {
+            Some(mask) => sample * mask,
+            None => sample,
+        }
+    }
+
+    /// The statistics of [`CdModel::statistics`] for this RBM, with the visible biases of
+    /// each phase shifted by `visible_shifts` (which only learned Gaussian standard
+    /// deviations read).
+    ///
+    /// The weight statistic `(ε/n) s₀ᵀp₀ − (ε/m) s_kᵀp_k` (`s = v / σ` for Gaussian units) is
+    /// one matrix product of the stacked phases, `[s₀; s_k]ᵀ [(ε/n) p₀; −(ε/m) p_k]`.
+    pub(crate) fn phase_statistics(
+        &self,
+        positive: &Phase<B>,
+        negative: &Phase<B>,
+        visible_shifts: Shifts<'_, B>,
+        scale: f64,
+    ) -> Self {
+        let n = positive.visible.dims()[0] as f64;
+        let m = negative.visible.dims()[0] as f64;
+        let scaled = Tensor::cat(
+            vec![
+                self.scaled_visible(positive.visible.clone()),
+                self.scaled_visible(negative.visible.clone()),
+            ],
+            0,
+        );
+        let hidden = Tensor::cat(
+            vec![
+                positive.hidden.clone() * (scale / n),
+                negative.hidden.clone() * (-scale / m),
+            ],
+            0,
+        );
+        let weights = matmul(scaled.transpose(), hidden);
+        let fields = self.visible.needs_field().then(|| {
+            let transposed = self.weights.val().transpose();
+            [
+                matmul(positive.hidden.clone(), transposed.clone()),
+                matmul(negative.hidden.clone(), transposed),
+            ]
+        });
+        Self {
+            weights: value_param(weights),
+            visible: self.visible.gradient(
+                [positive.visible.clone(), negative.visible.clone()],
+                visible_shifts,
+                fields,
+                scale,
+            ),
+            hidden: self
+                .hidden
+                .gradient([positive.hidden.clone(), negative.hidden.clone()], scale),
+        }
+    }
+}
+
+impl<B: Backend> CdModel<B> for Rbm<B> {
+    type Config = RbmConfig;
+
+    const KIND: &'static str = "rbm";
+
+    fn structure(&self) -> RbmConfig {
+        self.config()
+    }
+
+    fn from_structure(config: &RbmConfig, device: &B::Device) -> Result<Self> {
+        config.init(device)
+    }
+
+    fn device(&self) -> B::Device {
+        Rbm::device(self)
+    }
+
+    fn row_width(&self) -> usize {
+        self.n_visible()
+    }
+
+    fn n_hidden(&self) -> usize {
+        Rbm::n_hidden(self)
+    }
+
+    fn row_units(&self) -> VisibleUnits {
+        self.visible_units()
+    }
+
+    fn positive_phase(&self, rows: &Tensor<B, 2>) -> Phase<B> {
+        self.phase(rows.clone(), None)
+    }
+
+    fn sample_hidden<R: Rng + ?Sized>(&self, phase: &Phase<B>, rng: &mut R) -> Tensor<B, 2> {
+        self.hidden
+            .sample(phase.activations.clone(), phase.hidden.clone(), rng)
+    }
+
+    fn gibbs_step<R: Rng + ?Sized>(
+        &self,
+        rows: &Tensor<B, 2>,
+        hidden: Tensor<B, 2>,
+        keep_missing: bool,
+        rng: &mut R,
+    ) -> Phase<B> {
+        let visible = self.visible_sample(hidden, None, keep_missing.then_some(rows), rng);
+        self.phase(visible, None)
+    }
+
+    fn statistics(
+        &self,
+        _rows: &Tensor<B, 2>,
+        positive: &Phase<B>,
+        negative: &Phase<B>,
+        scale: f64,
+    ) -> Self {
+        self.phase_statistics(positive, negative, [None, None], scale)
+    }
+
+    fn reconstruction_error(&self, rows: &Tensor<B, 2>) -> Tensor<B, 1> {
+        reconstruction_error_of(&self.visible, rows.clone(), self.reconstruct(rows.clone()))
+    }
+
+    fn row_free_energy(&self, rows: &Tensor<B, 2>) -> Tensor<B, 1> {
+        self.free_energy(rows.clone())
+    }
+
+    fn row_pseudo_log_likelihood<R: Rng + ?Sized>(
+        &self,
+        rows: &Tensor<B, 2>,
+        rng: &mut R,
+    ) -> Tensor<B, 1> {
+        pseudo_log_likelihood_of(
+            self.visible_units(),
+            rows.clone(),
+            |v| self.free_energy(v),
+            self.n_visible(),
+            rng,
+        )
+    }
+}
