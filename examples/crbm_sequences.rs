@@ -11,10 +11,8 @@
 
 use clap::Parser;
 use rbm_burn_examples::cli::exit_on_error;
-use rbm_burn_examples::crbm_sequences::{run, Args};
+use rbm_burn_examples::{crbm_sequences, pipelines};
 
 fn main() {
-    let args = Args::parse();
-    let result = rbm_burn_examples::with_backend!(args.backend, run(&args));
-    exit_on_error(result.map(|_| ()));
+    exit_on_error(pipelines::crbm_sequences(&crbm_sequences::Args::parse()).map(|_| ()));
 }

@@ -19,10 +19,8 @@
 
 use clap::Parser;
 use rbm_burn_examples::cli::exit_on_error;
-use rbm_burn_examples::dbn_mnist::{run, Args};
+use rbm_burn_examples::{dbn_mnist, pipelines};
 
 fn main() {
-    let args = Args::parse();
-    let result = rbm_burn_examples::with_backend!(args.backend, run(&args));
-    exit_on_error(result.map(|_| ()));
+    exit_on_error(pipelines::dbn_mnist(&dbn_mnist::Args::parse()).map(|_| ()));
 }

@@ -16,10 +16,8 @@
 
 use clap::Parser;
 use rbm_burn_examples::cli::exit_on_error;
-use rbm_burn_examples::rbm_mnist::{run, Args};
+use rbm_burn_examples::{pipelines, rbm_mnist};
 
 fn main() {
-    let args = Args::parse();
-    let result = rbm_burn_examples::with_backend!(args.backend, run(&args));
-    exit_on_error(result.map(|_| ()));
+    exit_on_error(pipelines::rbm_mnist(&rbm_mnist::Args::parse()).map(|_| ()));
 }

@@ -45,14 +45,20 @@ impl MnistArgs {
 pub enum BackendChoice {
     /// `burn::backend::NdArray` on the CPU.
     Ndarray,
-    /// `burn::backend::Wgpu`: a GPU through Vulkan, Metal or DX12 (or Mesa's lavapipe on a CPU).
+    /// `burn::backend::Wgpu`: a GPU through Vulkan, Metal or DX12 (or Mesa's lavapipe on a
+    /// CPU), in builds with the `wgpu` feature.
     Wgpu,
 }
+
+/// What choosing `--backend wgpu` says in a build without the `wgpu` feature.
+pub const WITHOUT_WGPU: &str = "this build has no Wgpu backend: rebuild with `--features wgpu` \
+     (e.g. `cargo run --release --features wgpu --example dbn_mnist -- --backend wgpu`)";
 
 /// Calls a function generic over the backend, `$run::<B>(args…, &device)`, with the backend
 /// type picked by a [`BackendChoice`] and its default device appended to the arguments:
 /// `with_backend!(args.backend, run(&args))` runs `run::<NdArray>(&args, &Default::default())`
-/// or `run::<Wgpu>(&args, &Default::default())`.
+/// or, in builds with the `wgpu` feature, `run::<Wgpu>(&args, &Default::default())`. (The
+/// examples call [`crate::pipelines`], which is instantiated once in the library.)
 #[macro_export]
 macro_rules! with_backend {
     ($choice:expr, $run:ident($($arg:expr),* $(,)?)) => {
@@ -60,9 +66,12 @@ macro_rules! with_backend {
             $crate::cli::BackendChoice::Ndarray => {
                 $run::<::burn::backend::NdArray>($($arg,)* &Default::default())
             }
+            #[cfg(feature = "wgpu")]
             $crate::cli::BackendChoice::Wgpu => {
                 $run::<::burn::backend::Wgpu>($($arg,)* &Default::default())
             }
+            #[cfg(not(feature = "wgpu"))]
+            $crate::cli::BackendChoice::Wgpu => Err($crate::cli::WITHOUT_WGPU.into()),
         }
     };
 }

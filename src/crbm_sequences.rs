@@ -44,16 +44,19 @@ pub struct Args {
     #[arg(long, default_value_t = 100)]
     pub hidden: usize,
     /// Training epochs.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = 200)]
     pub epochs: usize,
     /// Learning rate (Gaussian visible units need a small one).
     #[arg(long, default_value_t = 0.005)]
     pub learning_rate: f64,
+    /// L2 weight decay on `W`, `A` and `B`.
+    #[arg(long, default_value_t = 0.0002)]
+    pub weight_decay: f64,
     /// Windows per update.
     #[arg(long, default_value_t = 100)]
     pub batch_size: usize,
     /// Gibbs steps per update (CD-k).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 3)]
     pub k: usize,
     /// Mean-field up–down passes of a one-step prediction.
     #[arg(long, default_value_t = 5)]
@@ -61,6 +64,9 @@ pub struct Args {
     /// Frames of the generated rollout.
     #[arg(long, default_value_t = 80)]
     pub rollout: usize,
+    /// Gibbs steps per generated frame.
+    #[arg(long, default_value_t = 30)]
+    pub gibbs_steps: usize,
     /// Seed of the data, the weights and the sampling.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -97,8 +103,14 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
     if args.frames <= args.order + 1 || args.test_sequences == 0 || args.rollout == 0 {
         return Err("need --frames > --order + 1, --test-sequences ≥ 1 and --rollout ≥ 1".into());
     }
-    let train = sine_joints(args.train_sequences, args.frames, args.joints, args.seed);
-    let test = sine_joints(args.test_sequences, args.frames, args.joints, args.seed + 1);
+    // One skeleton for all: the held-out sequences are further walks of the same body.
+    let mut train = sine_joints(
+        args.train_sequences + args.test_sequences,
+        args.frames,
+        args.joints,
+        args.seed,
+    );
+    let test = train.split_off(args.train_sequences);
     // Standardise every joint with the training frames' mean and standard deviation, so that
     // Gaussian units with σ = 1 fit (Hinton's practical guide, section 13.2).
     let (mean, std) = joint_moments(&train, args.joints);
@@ -138,6 +150,7 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
     let mut learner = ContrastiveDivergenceConfig::new()
         .with_k(args.k)
         .with_learning_rate(args.learning_rate)
+        .with_weight_decay(args.weight_decay)
         .with_batch_size(args.batch_size)
         .with_epochs(args.epochs)
         .with_seed(args.seed)
@@ -217,8 +230,12 @@ fn joint_moments(sequences: &[Vec<Vec<f32>>], joints: usize) -> (Vec<f32>, Vec<f
     (mean.into_iter().map(|m| m as f32).collect(), std)
 }
 
+/// Pixels per joint (rows) and per frame (columns) of the rollout picture.
+const ROW: usize = 6;
+const COLUMN: usize = 3;
+
 /// Writes the held-out `sequence` and the rollout generated from its first `order` frames as
-/// two strips (joints as rows of 4 pixels, frames as columns), one above the other.
+/// two strips (joints as rows, frames as columns), one above the other.
 fn save_rollout<B: Backend>(
     crbm: &Crbm<B>,
     sequence: &Tensor<B, 2>,
@@ -228,9 +245,14 @@ fn save_rollout<B: Backend>(
     let frames = (args.order + args.rollout).min(sequence.dims()[0]);
     let start = sequence.clone().narrow(0, 0, args.order);
     let mut rng = StdRng::seed_from_u64(args.seed);
-    let generated = crbm.generate(start.clone(), frames - args.order, 30, &mut rng)?;
+    let generated = crbm.generate(
+        start.clone(),
+        frames - args.order,
+        args.gibbs_steps,
+        &mut rng,
+    )?;
     let strip = |values: Tensor<B, 2>| -> Result<Vec<f32>, Box<dyn Error>> {
-        // [frames, joints] → joints as rows, each repeated 4 times, frames as columns.
+        // [frames, joints] → joints as rows of ROW pixels, frames as columns of COLUMN pixels.
         let rows: Vec<f32> = values
             .transpose()
             .into_data()
@@ -238,7 +260,13 @@ fn save_rollout<B: Backend>(
             .map_err(|e| format!("{e:?}"))?;
         Ok(rows
             .chunks(frames)
-            .flat_map(|row| std::iter::repeat_n(row.to_vec(), 4).flatten())
+            .flat_map(|row| {
+                let wide: Vec<f32> = row
+                    .iter()
+                    .flat_map(|&x| std::iter::repeat_n(x, COLUMN))
+                    .collect();
+                std::iter::repeat_n(wide, ROW).flatten()
+            })
             .collect())
     };
     let truth = strip(sequence.clone().narrow(0, 0, frames))?;
@@ -246,8 +274,8 @@ fn save_rollout<B: Backend>(
     save_grid_png(
         path,
         &[truth, rollout],
-        4 * args.joints,
-        frames,
+        ROW * args.joints,
+        COLUMN * frames,
         1,
         Scale::Fixed {
             low: -2.0,

@@ -15,10 +15,12 @@ use burn::tensor::backend::Backend;
 use clap::{Parser, ValueEnum};
 use dbn::rbm_burn::rand::rngs::StdRng;
 use dbn::rbm_burn::rand::SeedableRng;
-use dbn::rbm_burn::{ContrastiveDivergenceConfig, DatasetSource, EpochMetrics};
+use dbn::rbm_burn::{
+    ContrastiveDivergenceConfig, DatasetSource, EpochMetrics, Progress, TrainingObserver,
+};
 use dbn::{
-    ClassDataset, Dbn, DbnConfig, FineTuneConfig, FineTuneHistory, FineTuneMetrics, Mlp, MlpConfig,
-    PretrainHistory, PretrainObserver,
+    ClassDataset, DbnConfig, FineTuneConfig, FineTuneHistory, FineTuneMetrics, Mlp, MlpConfig,
+    PretrainHistory,
 };
 
 use crate::cli::{BackendChoice, MnistArgs};
@@ -167,7 +169,7 @@ impl Args {
 /// Prints pre-training progress, one line per epoch.
 struct PretrainPrinter;
 
-impl PretrainObserver for PretrainPrinter {
+impl TrainingObserver for PretrainPrinter {
     fn on_layer_start(&mut self, layer: usize, n_layers: usize, n_visible: usize, n_hidden: usize) {
         println!(
             "pre-training RBM {}/{n_layers}: {n_visible} → {n_hidden}",
@@ -175,18 +177,19 @@ impl PretrainObserver for PretrainPrinter {
         );
     }
 
-    fn on_checkpoint(&mut self, layer: usize, epochs_done: usize, path: &Path) {
+    fn on_checkpoint(&mut self, progress: Progress, path: &Path) {
         println!(
-            "  checkpoint: layer {} after epoch {epochs_done} in {}",
-            layer + 1,
+            "  checkpoint: layer {} after epoch {} in {}",
+            progress.layer.map_or(0, |l| l + 1),
+            progress.epoch + 1,
             path.display()
         );
     }
 
-    fn on_epoch_end(&mut self, layer: usize, m: &EpochMetrics) {
+    fn on_epoch_end(&mut self, progress: Progress, m: &EpochMetrics) {
         println!(
             "  layer {} epoch {:3}: reconstruction error {:.4}, free energy {:8.2}, {:.1} s",
-            layer + 1,
+            progress.layer.map_or(0, |l| l + 1),
             m.epoch + 1,
             m.reconstruction_error,
             m.free_energy_train,
@@ -261,22 +264,13 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
     // A run killed before its first checkpoint starts pre-training again.
     let (dbn, pretrain_history) = if args.resume.is_some() && checkpoint.exists() {
         println!("resuming pre-training from {}", checkpoint.display());
-        Dbn::resume_pretraining(
-            &checkpoint,
-            &config.dbn,
-            &source,
-            &mut printer,
-            every,
-            device,
-        )?
+        config
+            .dbn
+            .resume_pretraining(&checkpoint, &source, &mut printer, every, device)?
     } else {
-        config.dbn.init::<B>(device)?.pretrain_with_checkpoints(
-            &config.dbn,
-            &source,
-            &mut printer,
-            &checkpoint,
-            every,
-        )?
+        config
+            .dbn
+            .pretrain_with_checkpoints(&source, &mut printer, &checkpoint, every, device)?
     };
     let pretrain_seconds = started.elapsed().as_secs_f64();
     println!("pre-training took {pretrain_seconds:.0} s");

@@ -1,25 +1,21 @@
 //! [`Dbn`]: a stack of RBMs, its greedy pre-training, and sampling from it.
 
-use std::path::Path;
-
 use burn::module::Module;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use rand::{Rng, RngExt};
 use rbm_burn::{HiddenUnits, Rbm, TrainingData, VisibleUnits};
 
-use crate::config::DbnConfig;
 use crate::error::{invalid, DbnError, Result};
-use crate::observer::{PretrainHistory, PretrainObserver};
-use crate::pretrain::{Checkpointing, Progress};
 use crate::propagate::column_means;
 
 /// Rows read at a time when the bottom layer's visible biases are initialised from the data.
 const MEAN_CHUNK_ROWS: usize = 1024;
 
 /// A Deep Belief Network: RBMs stacked so that the hidden layer of each is the visible layer of
-/// the next. Build it with [`DbnConfig::init`], pre-train it with [`Dbn::pretrain`], then
-/// hand it to a Burn MLP with [`Dbn::to_mlp`] or [`Dbn::load_linear`].
+/// the next. Build and pre-train it with [`crate::DbnConfig::pretrain`] (or build it untrained
+/// with [`crate::DbnConfig::init`]), then hand it to a Burn MLP with [`Dbn::to_mlp`] or
+/// [`Dbn::load_linear`].
 #[derive(Module, Debug)]
 pub struct Dbn<B: Backend> {
     /// The RBMs, bottom (input) first.
@@ -122,113 +118,6 @@ impl<B: Backend> Dbn<B> {
             .fold(input, |v, rbm| rbm.hidden_probs(v)))
     }
 
-    /// Greedy layer-wise pre-training (Hinton, Osindero & Teh 2006): RBM 0 is trained on
-    /// `data`, and every RBM above on the output of the trained layers below it
-    /// ([`DbnConfig::pass_up`]), each with its own contrastive-divergence learner
-    /// ([`DbnConfig::layer_cd`]).
-    ///
-    /// `data` is anything the RBM learner reads: a tensor on the device, or a Burn dataset
-    /// through [`rbm_burn::DatasetSource`]. The upper layers' data is computed batch by batch
-    /// from it, so the transformed data set is never held in full.
-    ///
-    /// # Errors
-    /// [`DbnError::InputWidth`] when the data's width is not the input layer's,
-    /// [`DbnError::LayerMismatch`] when `config` describes another stack (sizes or input
-    /// units), and the learners'
-    /// errors (invalid data, divergence) as [`DbnError::Layer`] naming the layer.
-    pub fn pretrain<D: TrainingData<B>>(
-        self,
-        config: &DbnConfig,
-        data: &D,
-    ) -> Result<(Self, PretrainHistory)> {
-        self.pretrain_with(config, data, &mut ())
-    }
-
-    /// [`Self::pretrain`], reporting progress to `observer`.
-    ///
-    /// # Errors
-    /// As [`Self::pretrain`].
-    pub fn pretrain_with<D: TrainingData<B>, O: PretrainObserver + ?Sized>(
-        self,
-        config: &DbnConfig,
-        data: &D,
-        observer: &mut O,
-    ) -> Result<(Self, PretrainHistory)> {
-        self.check_pretraining(config, data)?;
-        Progress::start(self, config).run(config, data, observer, None)
-    }
-
-    /// [`Self::pretrain_with`] that saves a checkpoint to `path` after every `every` epochs of
-    /// each layer and after each layer's last epoch, each time atomically replacing the
-    /// previous one (see [`crate::pretrain`]). After a crash, [`Self::resume_pretraining`]
-    /// continues from the last checkpoint.
-    ///
-    /// # Errors
-    /// As [`Self::pretrain`], [`DbnError::InvalidHyperparameter`] when `every` is 0, and
-    /// [`DbnError::Rbm`] with [`rbm_burn::RbmError::File`] when a checkpoint cannot be written.
-    pub fn pretrain_with_checkpoints<D: TrainingData<B>, O: PretrainObserver + ?Sized>(
-        self,
-        config: &DbnConfig,
-        data: &D,
-        observer: &mut O,
-        path: impl AsRef<Path>,
-        every: usize,
-    ) -> Result<(Self, PretrainHistory)> {
-        Checkpointing::check(every)?;
-        self.check_pretraining(config, data)?;
-        let checkpoints = Checkpointing {
-            path: path.as_ref(),
-            every,
-        };
-        Progress::start(self, config).run(config, data, observer, Some(checkpoints))
-    }
-
-    /// Continues pre-training from the checkpoint at `path`, which
-    /// [`Self::pretrain_with_checkpoints`] wrote with the same `config` and data, and goes on
-    /// writing checkpoints there every `every` epochs. The returned history covers every epoch,
-    /// those before the checkpoint included.
-    ///
-    /// # Errors
-    /// As [`Self::pretrain_with_checkpoints`], and [`DbnError::Rbm`] with
-    /// [`rbm_burn::RbmError::File`] naming `path` for a checkpoint that is missing, damaged, of
-    /// another kind, or written with other settings or sizes ([`rbm_burn::FileProblem::Mismatch`]).
-    pub fn resume_pretraining<D: TrainingData<B>, O: PretrainObserver + ?Sized>(
-        path: impl AsRef<Path>,
-        config: &DbnConfig,
-        data: &D,
-        observer: &mut O,
-        every: usize,
-        device: &B::Device,
-    ) -> Result<(Self, PretrainHistory)> {
-        Checkpointing::check(every)?;
-        config.validate()?;
-        check_data(config, data)?;
-        let path = path.as_ref();
-        let progress = Progress::<B>::load(path, config, device)?;
-        let checkpoints = Checkpointing { path, every };
-        progress.run(config, data, observer, Some(checkpoints))
-    }
-
-    /// The checks of [`Self::pretrain_with`] before any training.
-    fn check_pretraining<D: TrainingData<B>>(&self, config: &DbnConfig, data: &D) -> Result<()> {
-        config.validate()?;
-        if config.layers != self.sizes() {
-            return Err(DbnError::LayerMismatch {
-                layer: 0,
-                expected: format!("the configured sizes {:?}", config.layers),
-                actual: format!("a DBN with sizes {:?}", self.sizes()),
-            });
-        }
-        if config.visible_units != self.layers[0].visible_units() {
-            return Err(DbnError::LayerMismatch {
-                layer: 0,
-                expected: format!("{} input units (as configured)", config.visible_units),
-                actual: format!("{} input units", self.layers[0].visible_units()),
-            });
-        }
-        check_data(config, data)
-    }
-
     /// Draws `n` samples from the DBN as a generative model: `gibbs_steps` steps of block Gibbs
     /// sampling in the top RBM, started from uniformly random binary states, then one
     /// top-down pass through the directed lower layers (binary samples of each layer given the
@@ -286,20 +175,6 @@ impl<B: Backend> Dbn<B> {
         }
         Ok(())
     }
-}
-
-/// Checks that `data` is what the input layer of `config` takes: rows of its width, with
-/// values its units allow (streamed sources check each batch as it is read instead).
-fn check_data<B: Backend, D: TrainingData<B>>(config: &DbnConfig, data: &D) -> Result<()> {
-    if data.n_rows() == 0 {
-        return Err(DbnError::EmptyData);
-    }
-    let (expected, actual) = (config.layers[0], data.n_columns()?);
-    if actual != expected {
-        return Err(DbnError::InputWidth { expected, actual });
-    }
-    data.check_values(&config.visible_units)
-        .map_err(|source| DbnError::Layer { layer: 0, source })
 }
 
 /// Sets the visible biases of the bottom RBM from the data's column means (binary and

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{check_dataset, ClassBatch, ClassBatcher, ClassItem};
 use crate::error::{invalid, DbnError};
 use crate::mlp::Mlp;
+use rbm_burn::{Progress, TrainingObserver};
 
 /// The optimizer [`FineTuneConfig::fit`] builds. Any other Burn optimizer can be passed to
 /// [`FineTuneConfig::fit_with_optimizer`].
@@ -82,23 +83,6 @@ impl FineTuneHistory {
     }
 }
 
-/// Receives fine-tuning progress. Both methods have empty defaults; closures over
-/// [`FineTuneMetrics`] implement it.
-pub trait FineTuneObserver {
-    /// A batch has been used for an update.
-    fn on_batch_end(&mut self, _epoch: usize, _batch: usize, _n_batches: usize) {}
-    /// An epoch ended.
-    fn on_epoch_end(&mut self, _metrics: &FineTuneMetrics) {}
-}
-
-impl FineTuneObserver for () {}
-
-impl<F: FnMut(&FineTuneMetrics)> FineTuneObserver for F {
-    fn on_epoch_end(&mut self, metrics: &FineTuneMetrics) {
-        self(metrics);
-    }
-}
-
 impl FineTuneConfig {
     /// Checks the hyperparameters.
     ///
@@ -141,7 +125,7 @@ impl FineTuneConfig {
     where
         AB: AutodiffBackend,
         D: Dataset<ClassItem> + 'static,
-        O: FineTuneObserver + ?Sized,
+        O: TrainingObserver<FineTuneMetrics> + ?Sized,
     {
         self.validate()?;
         match self.optimizer {
@@ -179,7 +163,7 @@ impl FineTuneConfig {
         AB: AutodiffBackend,
         D: Dataset<ClassItem> + 'static,
         Opt: Optimizer<Mlp<AB>, AB>,
-        O: FineTuneObserver + ?Sized,
+        O: TrainingObserver<FineTuneMetrics> + ?Sized,
     {
         self.validate()?;
         let (width, n_classes) = (model.n_input(), model.n_classes());
@@ -209,7 +193,12 @@ impl FineTuneConfig {
                 correct.push(count_correct(logits.inner(), targets.inner()));
                 let grads = GradientsParams::from_grads(loss.backward(), &model);
                 model = optimizer.step(self.learning_rate, model, grads);
-                observer.on_batch_end(epoch, batch, n_batches);
+                observer.on_batch_end(Progress {
+                    layer: None,
+                    epoch,
+                    batch,
+                    batches: n_batches,
+                });
             }
             // One read-back per epoch for the loss and one for the accuracy.
             let train_loss = sum_scalar(Tensor::cat(loss_sums, 0)) / n_rows as f64;
@@ -227,7 +216,13 @@ impl FineTuneConfig {
                 test_accuracy,
                 seconds: started.elapsed().as_secs_f64(),
             };
-            observer.on_epoch_end(&metrics);
+            let progress = Progress {
+                layer: None,
+                epoch,
+                batch: n_batches.saturating_sub(1),
+                batches: n_batches,
+            };
+            observer.on_epoch_end(progress, &metrics);
             history.epochs.push(metrics);
         }
         Ok((model, history))

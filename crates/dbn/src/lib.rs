@@ -15,7 +15,7 @@
 //! the others stay fixed; the bound is guaranteed not to fall only when the new layer starts
 //! as the transpose of the one below (same sizes), which this crate does not do: layers start
 //! from small random weights, as in common practice.
-//! [`Dbn::pretrain`] does this with a contrastive-divergence learner per layer, streaming each
+//! [`DbnConfig::pretrain`] does this with a contrastive-divergence learner per layer, streaming each
 //! upper layer's data batch by batch through the layers below ([`PassUp`]).
 //!
 //! # Hand-over to a Burn MLP
@@ -45,9 +45,7 @@
 //!
 //! let config = DbnConfig::new(vec![8, 6, 4])
 //!     .with_cd(vec![ContrastiveDivergenceConfig::new().with_epochs(5).with_batch_size(10)]);
-//! let (dbn, _history) = config
-//!     .init::<B>(&device)?
-//!     .pretrain(&config, &train.features_tensor::<B>(&device))?;
+//! let (dbn, _history) = config.pretrain::<B, _>(&train.features_tensor::<B>(&device), &device)?;
 //!
 //! // Pre-trained on `B`; fine-tuned on `Autodiff<B>`: the one-line move.
 //! let mlp = Mlp::<Autodiff<B>>::from_inner(dbn.to_mlp(2, 0)?);
@@ -69,7 +67,7 @@ pub mod dbn;
 pub mod error;
 pub mod finetune;
 pub mod mlp;
-pub mod observer;
+mod observer;
 pub mod pretrain;
 mod propagate;
 
@@ -77,9 +75,7 @@ pub use config::{DbnConfig, PassUp};
 pub use data::{check_dataset, ClassBatch, ClassBatcher, ClassDataset, ClassItem};
 pub use dbn::Dbn;
 pub use error::{DbnError, Result};
-pub use finetune::{
-    accuracy, FineTuneConfig, FineTuneHistory, FineTuneMetrics, FineTuneObserver, OptimizerChoice,
-};
+pub use finetune::{accuracy, FineTuneConfig, FineTuneHistory, FineTuneMetrics, OptimizerChoice};
 pub use mlp::{DbnClassifier, Mlp, MlpConfig};
-pub use observer::{EveryLayer, PretrainHistory, PretrainObserver};
+pub use observer::PretrainHistory;
 pub use rbm_burn;

@@ -2,7 +2,7 @@
 //!
 //! A pre-training checkpoint holds the whole stack (the layers below trained, the layer in
 //! training as far as it got, the layers above untouched), which layer is in training, its
-//! learner's complete state ([`rbm_burn::checkpoint`]), the position of the random stream that
+//! learner's complete state ([`rbm_burn::CdCheckpointRecord`]), the position of the random stream that
 //! samples the data passed up to it (for [`PassUp::Samples`](crate::PassUp::Samples)), the
 //! history so far, and the settings. Reading the monitored rows of a layer draws nothing from
 //! that stream ([`TrainingData::monitor_rows`]), so how often checkpoints are written does not
@@ -19,13 +19,14 @@ use rand::SeedableRng;
 use rbm_burn::internal::{file_error, load_record, save_record, RngRecord};
 use rbm_burn::FileProblem;
 use rbm_burn::{
-    CdCheckpointRecord, ContrastiveDivergence, ModelRecord, Rbm, TrainingData, TrainingHistory,
+    CdCheckpointRecord, ContrastiveDivergence, ModelRecord, Progress, Rbm, TrainingData,
+    TrainingHistory, TrainingObserver,
 };
 
 use crate::config::DbnConfig;
 use crate::dbn::{init_visible_bias, Dbn};
 use crate::error::{DbnError, Result};
-use crate::observer::{LayerObserver, PretrainHistory, PretrainObserver};
+use crate::observer::{LayerObserver, PretrainHistory};
 use crate::propagate::Propagated;
 
 /// The content kind of DBN files (see `rbm_burn::file`).
@@ -66,7 +67,7 @@ pub struct PretrainCheckpointRecord<B: Backend> {
 }
 
 /// Where pre-training progress stands.
-pub(crate) struct Progress<B: Backend> {
+pub(crate) struct Stack<B: Backend> {
     layers: Vec<Rbm<B>>,
     /// The layer in training.
     layer: usize,
@@ -78,13 +79,13 @@ pub(crate) struct Progress<B: Backend> {
 }
 
 /// Where and how often checkpoints are written.
-pub(crate) struct Checkpointing<'a> {
-    pub(crate) path: &'a Path,
-    pub(crate) every: usize,
+struct Checkpointing<'a> {
+    path: &'a Path,
+    every: usize,
 }
 
 impl Checkpointing<'_> {
-    pub(crate) fn check(every: usize) -> Result<()> {
+    fn check(every: usize) -> Result<()> {
         if every == 0 {
             return Err(crate::error::invalid(
                 "checkpoint every",
@@ -104,9 +105,9 @@ fn pass_up_rng(config: &DbnConfig, layer: usize) -> Xoshiro256PlusPlus {
     Xoshiro256PlusPlus::seed_from_u64(config.layer_cd(layer).seed ^ 0x9E37_79B9_7F4A_7C15)
 }
 
-impl<B: Backend> Progress<B> {
+impl<B: Backend> Stack<B> {
     /// Nothing trained yet.
-    pub(crate) fn start(dbn: Dbn<B>, config: &DbnConfig) -> Self {
+    fn start(dbn: Dbn<B>, config: &DbnConfig) -> Self {
         Self {
             layers: dbn.layers,
             layer: 0,
@@ -117,7 +118,7 @@ impl<B: Backend> Progress<B> {
     }
 
     /// Trains the rest of the stack, writing checkpoints if asked to.
-    pub(crate) fn run<D: TrainingData<B>, O: PretrainObserver + ?Sized>(
+    fn run<D: TrainingData<B>, O: TrainingObserver + ?Sized>(
         mut self,
         config: &DbnConfig,
         data: &D,
@@ -178,7 +179,14 @@ impl<B: Backend> Progress<B> {
                         history: self.history.layers.clone(),
                     };
                     save_record(c.path, PRETRAIN_CHECKPOINT_KIND, record)?;
-                    observer.on_checkpoint(layer, learner.epoch(), c.path);
+                    let batches = data.n_rows().div_ceil(learner.config().batch_size);
+                    let progress = Progress {
+                        layer: Some(layer),
+                        epoch: learner.epoch().saturating_sub(1),
+                        batch: batches.saturating_sub(1),
+                        batches,
+                    };
+                    observer.on_checkpoint(progress, c.path);
                 }
                 if learner.epoch() >= total {
                     break;
@@ -197,7 +205,7 @@ impl<B: Backend> Progress<B> {
     }
 
     /// The progress saved at `path`, which must have been written with the settings `config`.
-    pub(crate) fn load(path: &Path, config: &DbnConfig, device: &B::Device) -> Result<Self> {
+    fn load(path: &Path, config: &DbnConfig, device: &B::Device) -> Result<Self> {
         let record =
             load_record::<B, PretrainCheckpointRecord<B>>(path, PRETRAIN_CHECKPOINT_KIND, device)?;
         let mismatch = |what: &str, expected: String, found: String| {
@@ -275,6 +283,148 @@ impl<B: Backend> Progress<B> {
             },
         })
     }
+}
+
+impl DbnConfig {
+    /// Builds the stack on `device` and pre-trains it greedily, layer by layer (Hinton,
+    /// Osindero & Teh 2006): RBM 0 is trained on `data`, and every RBM above on the output of
+    /// the trained layers below it ([`DbnConfig::pass_up`]), each with its own
+    /// contrastive-divergence learner ([`DbnConfig::layer_cd`]).
+    ///
+    /// `data` is anything the RBM learner reads: a tensor on the device, or a Burn dataset
+    /// through [`rbm_burn::DatasetSource`]. The upper layers' data is computed batch by batch
+    /// from it, so the transformed data set is never held in full.
+    ///
+    /// # Errors
+    /// An invalid config, [`DbnError::InputWidth`] when the data's width is not the input
+    /// layer's, [`DbnError::EmptyData`], and the learners' errors (invalid data, divergence)
+    /// as [`DbnError::Layer`] naming the layer.
+    pub fn pretrain<B: Backend, D: TrainingData<B>>(
+        &self,
+        data: &D,
+        device: &B::Device,
+    ) -> Result<(Dbn<B>, PretrainHistory)> {
+        self.pretrain_with(data, &mut (), device)
+    }
+
+    /// [`Self::pretrain`], reporting progress to `observer` (every event carries the layer in
+    /// [`Progress::layer`]).
+    ///
+    /// # Errors
+    /// As [`Self::pretrain`].
+    pub fn pretrain_with<B: Backend, D: TrainingData<B>, O: TrainingObserver + ?Sized>(
+        &self,
+        data: &D,
+        observer: &mut O,
+        device: &B::Device,
+    ) -> Result<(Dbn<B>, PretrainHistory)> {
+        let dbn = self.init(device)?;
+        check_data(self, data)?;
+        Stack::start(dbn, self).run(self, data, observer, None)
+    }
+
+    /// [`Self::pretrain_with`] that saves a checkpoint to `path` after every `every` epochs of
+    /// each layer and after each layer's last epoch, each time atomically replacing the
+    /// previous one (see [`crate::pretrain`]). After a crash, [`Self::resume_pretraining`]
+    /// continues from the last checkpoint.
+    ///
+    /// # Errors
+    /// As [`Self::pretrain`], [`DbnError::InvalidHyperparameter`] when `every` is 0, and
+    /// [`DbnError::Rbm`] with [`rbm_burn::RbmError::File`] when a checkpoint cannot be written.
+    pub fn pretrain_with_checkpoints<
+        B: Backend,
+        D: TrainingData<B>,
+        O: TrainingObserver + ?Sized,
+    >(
+        &self,
+        data: &D,
+        observer: &mut O,
+        path: impl AsRef<Path>,
+        every: usize,
+        device: &B::Device,
+    ) -> Result<(Dbn<B>, PretrainHistory)> {
+        Checkpointing::check(every)?;
+        let dbn = self.init(device)?;
+        check_data(self, data)?;
+        let checkpoints = Checkpointing {
+            path: path.as_ref(),
+            every,
+        };
+        Stack::start(dbn, self).run(self, data, observer, Some(checkpoints))
+    }
+
+    /// Pre-trains a stack of your own — loaded from a file, or assembled with
+    /// [`Dbn::from_layers`] — with this config's learners, as [`Self::pretrain_with`] does a
+    /// fresh one.
+    ///
+    /// # Errors
+    /// As [`Self::pretrain`], and [`DbnError::LayerMismatch`] when the stack's sizes or input
+    /// units are not this config's.
+    pub fn pretrain_stack<B: Backend, D: TrainingData<B>, O: TrainingObserver + ?Sized>(
+        &self,
+        dbn: Dbn<B>,
+        data: &D,
+        observer: &mut O,
+    ) -> Result<(Dbn<B>, PretrainHistory)> {
+        self.validate()?;
+        if self.layers != dbn.sizes() {
+            return Err(DbnError::LayerMismatch {
+                layer: 0,
+                expected: format!("the configured sizes {:?}", self.layers),
+                actual: format!("a DBN with sizes {:?}", dbn.sizes()),
+            });
+        }
+        if self.visible_units != dbn.layers[0].visible_units() {
+            return Err(DbnError::LayerMismatch {
+                layer: 0,
+                expected: format!("{} input units (as configured)", self.visible_units),
+                actual: format!("{} input units", dbn.layers[0].visible_units()),
+            });
+        }
+        check_data(self, data)?;
+        Stack::start(dbn, self).run(self, data, observer, None)
+    }
+
+    /// Continues pre-training from the checkpoint at `path`, which
+    /// [`Self::pretrain_with_checkpoints`] wrote with this config and the same data, and goes
+    /// on writing checkpoints there every `every` epochs. The returned history covers every
+    /// epoch, those before the checkpoint included.
+    ///
+    /// # Errors
+    /// As [`Self::pretrain_with_checkpoints`], and [`DbnError::Rbm`] with
+    /// [`rbm_burn::RbmError::File`] naming `path` for a checkpoint that is missing, damaged,
+    /// of another kind, or written with other settings or sizes
+    /// ([`rbm_burn::FileProblem::Mismatch`]).
+    pub fn resume_pretraining<B: Backend, D: TrainingData<B>, O: TrainingObserver + ?Sized>(
+        &self,
+        path: impl AsRef<Path>,
+        data: &D,
+        observer: &mut O,
+        every: usize,
+        device: &B::Device,
+    ) -> Result<(Dbn<B>, PretrainHistory)> {
+        Checkpointing::check(every)?;
+        self.validate()?;
+        check_data(self, data)?;
+        let path = path.as_ref();
+        let stack = Stack::<B>::load(path, self, device)?;
+        let checkpoints = Checkpointing { path, every };
+        stack.run(self, data, observer, Some(checkpoints))
+    }
+}
+
+/// Checks that `data` is what the input layer of `config` takes: rows of its width, with
+/// values its units allow (streamed sources check each batch as it is read instead).
+fn check_data<B: Backend, D: TrainingData<B>>(config: &DbnConfig, data: &D) -> Result<()> {
+    if data.n_rows() == 0 {
+        return Err(DbnError::EmptyData);
+    }
+    let (expected, actual) = (config.layers[0], data.n_columns()?);
+    if actual != expected {
+        return Err(DbnError::InputWidth { expected, actual });
+    }
+    data.check_values(&config.visible_units)
+        .map_err(|source| DbnError::Layer { layer: 0, source })
 }
 
 impl<B: Backend> Dbn<B> {

@@ -40,7 +40,7 @@ use crate::metrics::{pseudo_log_likelihood_of, reconstruction_error_of};
 use crate::model::{CdModel, Phase};
 use crate::params::{self, value_param};
 use crate::persist::{load_model, save_model, value_records};
-use crate::rbm::{Rbm, RbmConfig};
+use crate::rbm::{check_sigma, penalised, Rbm, RbmConfig};
 use crate::units::{HiddenUnits, VisibleUnits};
 
 /// Configuration of a [`Crbm`].
@@ -363,10 +363,11 @@ impl<B: Backend> Crbm<B> {
         visible
     }
 
-    /// Generates `frames` new frames after `start`, each by `gibbs_steps` steps of block
-    /// Gibbs sampling given the `order` frames before it (started at the last frame; hidden
-    /// units sampled, visible units sampled but the last step's means kept as the frame, as in
-    /// Taylor et al. 2007).
+    /// Generates `frames` new frames after `start`, each by `gibbs_steps` steps of alternating
+    /// Gibbs sampling given the `order` frames before it, started at the last frame: the
+    /// hidden units are sampled and the visible units kept at their conditional means, whose
+    /// last value is the frame (as in Taylor, Hinton & Roweis's generation code: noise added
+    /// to every generated frame would accumulate along the sequence).
     ///
     /// # Shapes
     /// - `start`: `[k, n_visible]`, `k ≥ order` frames in time order (the last `order` are the
@@ -408,10 +409,9 @@ impl<B: Backend> Crbm<B> {
         for _ in 0..frames {
             let context = Tensor::cat(history.clone(), 1);
             let [visible_shift, hidden_shift] = model.shifts(&context);
-            let mut visible = history[0].clone();
-            let mut mean = visible.clone();
+            let mut mean = history[0].clone();
             for _ in 0..gibbs_steps {
-                let phase = model.rbm.phase(visible, Some(&hidden_shift));
+                let phase = model.rbm.phase(mean, Some(&hidden_shift));
                 let hidden = model
                     .rbm
                     .hidden
@@ -420,7 +420,6 @@ impl<B: Backend> Crbm<B> {
                     .rbm
                     .visible
                     .mean(model.rbm.visible_input(hidden, Some(&visible_shift)));
-                visible = model.rbm.visible.sample(mean.clone(), rng);
             }
             history.pop();
             history.insert(0, mean.clone());
@@ -558,6 +557,7 @@ impl<B: Backend> CdModel<B> for Crbm<B> {
         rows: &Tensor<B, 2>,
         positive: &Phase<B>,
         negative: &Phase<B>,
+        penalty: Option<&Tensor<B, 1>>,
         scale: f64,
     ) -> Self {
         let (_, context) = self.split(rows);
@@ -569,6 +569,7 @@ impl<B: Backend> CdModel<B> for Crbm<B> {
             positive,
             negative,
             [Some(&positive_shift), Some(&negative_shift)],
+            penalty,
             scale,
         );
         // [u₀; u_k]ᵀ [(ε/n) g₀; −(ε/m) g_k] for the visible (g = ∂(−E)/∂â) and hidden sides.
@@ -589,13 +590,27 @@ impl<B: Backend> CdModel<B> for Crbm<B> {
         );
         let context_hidden = matmul(
             contexts,
-            stacked(positive.hidden.clone(), negative.hidden.clone()),
+            stacked(
+                penalised(&positive.hidden, penalty),
+                negative.hidden.clone(),
+            ),
         );
         Self {
             rbm,
             autoregressive: value_param(autoregressive),
             context_hidden: value_param(context_hidden),
         }
+    }
+
+    fn parameter_count(config: &CrbmConfig) -> Option<usize> {
+        let rbm = Rbm::<B>::parameter_count(&config.frame_config())?;
+        let context = config.order.checked_mul(config.n_visible)?;
+        let weights = context.checked_mul(config.n_visible.checked_add(config.n_hidden)?)?;
+        rbm.checked_add(weights)
+    }
+
+    fn check_loaded(&self) -> std::result::Result<(), String> {
+        check_sigma(&self.rbm)
     }
 
     fn reconstruction_error(&self, rows: &Tensor<B, 2>) -> Tensor<B, 1> {

@@ -82,7 +82,7 @@ pub mod ais;
 pub mod cd;
 pub mod chains;
 mod container;
-mod crbm;
+pub mod crbm;
 pub mod data;
 pub mod error;
 pub mod exact;
@@ -92,6 +92,7 @@ pub mod metrics;
 pub mod model;
 #[cfg(feature = "ndarray-kernels")]
 mod ndarray;
+pub mod observer;
 mod params;
 mod persist;
 pub mod ratings;
@@ -111,10 +112,9 @@ pub use data::{rows_to_tensor, DatasetSource, TrainingData};
 pub use error::{RbmError, Result};
 pub use exact::{exact_log_likelihood_gradient, EnumeratedLayer, MAX_ENUMERATED_UNITS};
 pub use file::FileProblem;
-pub use metrics::{
-    pseudo_log_likelihood, reconstruction_error, EpochMetrics, TrainingHistory, TrainingObserver,
-};
+pub use metrics::{pseudo_log_likelihood, reconstruction_error, EpochMetrics, TrainingHistory};
 pub use model::{CdModel, Phase};
+pub use observer::{Progress, TrainingObserver};
 pub use persist::ModelRecord;
 pub use rbm::{Rbm, RbmConfig, VISIBLE_BIAS_PROBABILITY_CLIP};
 pub use units::{HiddenUnits, VisibleUnits};

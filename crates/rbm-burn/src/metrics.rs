@@ -1,5 +1,4 @@
-//! Training metrics: reconstruction error, pseudo-log-likelihood, the per-epoch record and the
-//! observer through which training reports progress.
+//! Training metrics: reconstruction error, pseudo-log-likelihood, and the per-epoch record.
 
 use burn::tensor::{activation::log_sigmoid, backend::Backend, Tensor, TensorData};
 use rand::{Rng, RngExt};
@@ -131,28 +130,5 @@ impl TrainingHistory {
     /// The metrics of the last epoch, if any ran.
     pub fn last(&self) -> Option<&EpochMetrics> {
         self.epochs.last()
-    }
-}
-
-/// Receives training progress: implement it to draw progress bars or log metrics. Both methods
-/// do nothing by default; `()` is the observer that ignores everything, and any
-/// `FnMut(&EpochMetrics)` closure observes epochs.
-pub trait TrainingObserver {
-    /// Called after each parameter update. No data is read back from the device for it, so it
-    /// is cheap enough for a progress bar.
-    fn on_batch_end(&mut self, _epoch: usize, _batch: usize, _n_batches: usize) {}
-
-    /// Called after each epoch with what it measured.
-    fn on_epoch_end(&mut self, _metrics: &EpochMetrics) {}
-
-    /// Called after `fit` wrote a checkpoint to `path`, with the number of epochs done.
-    fn on_checkpoint(&mut self, _epochs_done: usize, _path: &std::path::Path) {}
-}
-
-impl TrainingObserver for () {}
-
-impl<F: FnMut(&EpochMetrics)> TrainingObserver for F {
-    fn on_epoch_end(&mut self, metrics: &EpochMetrics) {
-        self(metrics)
     }
 }

@@ -41,8 +41,9 @@ pub struct Phase<B: Backend> {
 /// 1. [`Self::positive_phase`] of the rows;
 /// 2. [`Self::sample_hidden`] of it (CD), or the persistent chains' hidden states (PCD);
 /// 3. `k` times [`Self::gibbs_step`], sampling the hidden units of each step but the last;
-/// 4. [`Self::statistics`] of both phases, which it turns into the momentum step of every
-///    parameter (weight decay on the parameters of rank 2 and more).
+/// 4. [`Self::statistics`] of both phases (with the sparsity penalty, if any), which it turns
+///    into the momentum step of every parameter (weight decay on the parameters of rank 2 and
+///    more).
 ///
 /// Every random number comes from the `rng` it passes, in this order, so a seed gives one
 /// trajectory on every backend. The methods take detached models and tensors: implementations
@@ -113,11 +114,16 @@ pub trait CdModel<B: Backend>: Module<B> + Sized + 'static {
     /// `scale` times the data statistics of `positive` minus the model statistics of
     /// `negative`, each averaged over its own rows: the log-likelihood gradient estimate, as
     /// a value of the model's own type (one entry per parameter).
+    ///
+    /// `penalty` (`[n_hidden]`), when given, is subtracted from every row of the data phase's
+    /// hidden means in the statistics of the parameters that multiply a hidden unit (the
+    /// sparsity penalty's gradient, `cost·(q − target)`), and only there.
     fn statistics(
         &self,
         rows: &Tensor<B, 2>,
         positive: &Phase<B>,
         negative: &Phase<B>,
+        penalty: Option<&Tensor<B, 1>>,
         scale: f64,
     ) -> Self;
 
@@ -145,8 +151,13 @@ pub trait CdModel<B: Backend>: Module<B> + Sized + 'static {
         rng: &mut R,
     ) -> Tensor<B, 1>;
 
+    /// How many parameter values a model of `config`'s structure has (`None` when the count
+    /// overflows): the loader refuses a structure that needs more values than its file holds
+    /// before building it.
+    fn parameter_count(config: &Self::Config) -> Option<usize>;
+
     /// Checks a model rebuilt from a file (beyond its parameters' shapes, which the loader
-    /// compares with [`Self::from_structure`]'s): by default nothing.
+    /// compares with [`Self::from_structure`]'s, and their finiteness): by default nothing.
     ///
     /// # Errors
     /// What is inconsistent, as a message.

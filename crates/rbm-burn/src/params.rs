@@ -55,6 +55,29 @@ fn map_flat<B: Backend, M: Module<B>>(
     })
 }
 
+/// `module` with new parameter ids: `0, 1, 2, …` in visiting order when `numbered` (so that the
+/// records of equal models are equal, byte for byte), fresh random ones otherwise (so that
+/// models loaded from files never share ids, which optimizers key their state by).
+pub(crate) fn with_new_ids<B: Backend, M: Module<B>>(module: M, numbered: bool) -> M {
+    struct Ids {
+        next: u64,
+        numbered: bool,
+    }
+    impl<B: Backend> ModuleMapper<B> for Ids {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+            let (_, value, mapper) = param.consume();
+            let id = if self.numbered {
+                ParamId::from(self.next)
+            } else {
+                ParamId::new()
+            };
+            self.next += 1;
+            Param::from_mapped_value(id, value, mapper)
+        }
+    }
+    module.map(&mut Ids { next: 0, numbered })
+}
+
 /// Every parameter of `module`, flattened, in visiting order. Consuming the module leaves the
 /// returned tensors as the only owners of their buffers (unless something else shares them),
 /// so that backends that can update them in place.

@@ -60,11 +60,13 @@ pub struct ModelRecord<B: Backend, M: CdModel<B>> {
 }
 
 impl<B: Backend, M: CdModel<B>> ModelRecord<B, M> {
-    /// The record of `model`'s structure and current parameters (sharing their buffers).
+    /// The record of `model`'s structure and current parameters (sharing their buffers). The
+    /// parameters are recorded with the ids `0, 1, 2, …`, so equal models give equal records
+    /// (and files); loading gives them fresh ids.
     pub fn of(model: &M) -> Self {
         Self {
             structure: model.structure(),
-            parameters: model.clone().into_record(),
+            parameters: params::with_new_ids(model.clone(), true).into_record(),
         }
     }
 
@@ -76,8 +78,23 @@ impl<B: Backend, M: CdModel<B>> ModelRecord<B, M> {
     /// [`crate::RbmError::File`] naming `path` with [`FileProblem::Corrupt`].
     pub fn into_model(self, path: &Path, device: &B::Device) -> error::Result<M> {
         let corrupt = |reason: String| file_error(path, FileProblem::Corrupt { reason });
-        let fresh = M::from_structure(&self.structure, device)
-            .map_err(|e| corrupt(format!("an invalid model structure: {e}")))?;
+        // A hostile structure could ask for more memory than the machine has before anything
+        // is checked: it may not need more values than the file has room for (4 bytes each).
+        let needed = M::parameter_count(&self.structure)
+            .ok_or_else(|| corrupt("a model structure too large to count".into()))?;
+        if let Ok(file) = std::fs::metadata(path) {
+            if (needed as u64).saturating_mul(4) > file.len() {
+                return Err(corrupt(format!(
+                    "a model structure of {needed} parameters, more than the file's {} bytes hold",
+                    file.len()
+                )));
+            }
+        }
+        let fresh = catch_unwind(AssertUnwindSafe(|| {
+            M::from_structure(&self.structure, device)
+        }))
+        .map_err(|_| corrupt("a model structure that cannot be built".into()))?
+        .map_err(|e| corrupt(format!("an invalid model structure: {e}")))?;
         let expected = params::shapes(&fresh);
         // A record of another unit type makes Burn's `load_record` panic.
         let model = catch_unwind(AssertUnwindSafe(|| fresh.load_record(self.parameters))).map_err(
@@ -107,7 +124,7 @@ impl<B: Backend, M: CdModel<B>> ModelRecord<B, M> {
         model
             .check_loaded()
             .map_err(|reason| corrupt(format!("inconsistent parameters: {reason}")))?;
-        Ok(model)
+        Ok(params::with_new_ids(model, false))
     }
 
     /// The model's structure.

@@ -87,7 +87,7 @@ pub fn ratings(
 /// capture data of the conditional RBM (Taylor, Hinton & Roweis 2007).
 ///
 /// Every sequence walks at its own speed: its phase advances by `ω ~ U(2π/30, 2π/15)` per
-/// frame plus N(0, 0.05²) phase noise. Joint `j` is `amp_j · sin(k_j φ + offset_j)` plus
+/// frame plus N(0, 0.02²) phase noise. Joint `j` is `amp_j · sin(k_j φ + offset_j)` plus
 /// N(0, 0.05²) measurement noise, where the amplitudes (in `[0.5, 1.5]`), harmonics `k_j` (1
 /// or 2) and offsets form a "skeleton" shared by all sequences of a seed. So the next frame is
 /// a function of the previous ones (through the phase and the speed) up to the noise, but not
@@ -118,6 +118,7 @@ pub fn sine_joints(
         })
         .collect();
     let noise = Normal::new(0.0, 0.05).expect("a valid standard deviation");
+    let phase_noise = Normal::new(0.0, 0.02).expect("a valid standard deviation");
     let mut rng = StdRng::seed_from_u64(seed ^ 0x5e9e_e0ce);
     (0..sequences)
         .map(|_| {
@@ -133,7 +134,7 @@ pub fn sine_joints(
                                 as f32
                         })
                         .collect();
-                    phase += speed + noise.sample(&mut rng);
+                    phase += speed + phase_noise.sample(&mut rng);
                     frame
                 })
                 .collect()

@@ -66,13 +66,22 @@ pub fn bad_stacks_are_rejected<B: Backend>(device: &B::Device) {
         Dbn::from_layers(vec![a, gaussian]),
         Err(DbnError::UnsupportedUnits { layer: 1, .. })
     ));
-    // Pre-training with a config for another stack.
+    // Pre-training a stack of one's own with a config for another stack.
     let dbn = DbnConfig::new(vec![WIDTH, 6]).init::<B>(device).unwrap();
     let data = noisy_classes(20, 1).features_tensor::<B>(device);
     assert!(matches!(
-        dbn.pretrain(&DbnConfig::new(vec![WIDTH, 7]), &data),
+        DbnConfig::new(vec![WIDTH, 7]).pretrain_stack(dbn.clone(), &data, &mut ()),
         Err(DbnError::LayerMismatch { .. })
     ));
+    // With its own config, the same stack trains as `pretrain` would train a fresh one.
+    let config = DbnConfig::new(vec![WIDTH, 6])
+        .with_cd(vec![ContrastiveDivergenceConfig::new().with_epochs(1)]);
+    let (own, _) = config.pretrain_stack(dbn, &data, &mut ()).unwrap();
+    let (fresh, _) = config.pretrain::<B, _>(&data, device).unwrap();
+    assert_eq!(
+        own.layers[0].weights.val().into_data(),
+        fresh.layers[0].weights.val().into_data()
+    );
     let zero_samples = DbnConfig::new(vec![WIDTH, 6]).init::<B>(device).unwrap();
     assert!(matches!(
         zero_samples.sample(4, 0, &mut StdRng::seed_from_u64(0)),
@@ -85,11 +94,10 @@ pub fn bad_stacks_are_rejected<B: Backend>(device: &B::Device) {
 
 pub fn bad_data_is_rejected<B: Backend>(device: &B::Device) {
     let config = DbnConfig::new(vec![WIDTH, 6]);
-    let dbn = || config.init::<B>(device).unwrap();
     // The first layer's width is not the data's.
     let narrow = Tensor::<B, 2>::ones([10, WIDTH - 1], device);
     assert_eq!(
-        dbn().pretrain(&config, &narrow).map(|_| ()),
+        config.pretrain::<B, _>(&narrow, device).map(|_| ()),
         Err(DbnError::InputWidth {
             expected: WIDTH,
             actual: WIDTH - 1
@@ -97,13 +105,13 @@ pub fn bad_data_is_rejected<B: Backend>(device: &B::Device) {
     );
     let empty = Tensor::<B, 2>::ones([0, WIDTH], device);
     assert_eq!(
-        dbn().pretrain(&config, &empty).map(|_| ()),
+        config.pretrain::<B, _>(&empty, device).map(|_| ()),
         Err(DbnError::EmptyData)
     );
     // Values binary units cannot take, and NaN, name the layer.
     let twos = Tensor::<B, 2>::ones([10, WIDTH], device) * 2.0;
     assert!(matches!(
-        dbn().pretrain(&config, &twos),
+        config.pretrain::<B, _>(&twos, device),
         Err(DbnError::Layer {
             layer: 0,
             source: RbmError::ValueOutOfRange { .. }
@@ -111,7 +119,7 @@ pub fn bad_data_is_rejected<B: Backend>(device: &B::Device) {
     ));
     let nan = Tensor::<B, 2>::ones([10, WIDTH], device) * f32::NAN;
     assert!(matches!(
-        dbn().pretrain(&config, &nan),
+        config.pretrain::<B, _>(&nan, device),
         Err(DbnError::Layer {
             layer: 0,
             source: RbmError::NonFiniteData { .. }

@@ -23,11 +23,7 @@ fn pretrained<B: Backend>(device: &B::Device) -> (Dbn<B>, Tensor<B, 2>) {
             .with_batch_size(20)
             .with_learning_rate(0.1)])
         .with_seed(3);
-    let (dbn, _) = config
-        .init::<B>(device)
-        .unwrap()
-        .pretrain(&config, &data)
-        .unwrap();
+    let (dbn, _) = config.pretrain::<B, _>(&data, device).unwrap();
     (dbn, data)
 }
 

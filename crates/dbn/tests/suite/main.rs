@@ -1,6 +1,6 @@
 //! The backend-generic test suite of `dbn`: every test is a generic function over the backend,
-//! instantiated below for `NdArray` and, with the `test-wgpu` feature (which needs a Vulkan
-//! driver such as Mesa's lavapipe), for `Wgpu`.
+//! instantiated below for `NdArray` and `Wgpu`. The `Wgpu` tests need a Vulkan driver (Mesa's
+//! lavapipe on a CPU) and are ignored by default: `cargo test -- --ignored wgpu::` runs them.
 
 mod common;
 mod errors;
@@ -8,8 +8,17 @@ mod handover;
 mod persistence;
 mod training;
 
-/// Lists generic tests for one backend.
+/// Lists generic tests for one backend; `ignored` marks them as needing a GPU driver.
 macro_rules! instantiate {
+    (ignored $backend:ty; $($module:ident :: $test:ident),* $(,)?) => {
+        $(
+            #[test]
+            #[ignore = "needs a Vulkan driver (Mesa's lavapipe on a CPU): -- --ignored wgpu::"]
+            fn $test() {
+                crate::$module::$test::<$backend>(&Default::default());
+            }
+        )*
+    };
     ($backend:ty; $($module:ident :: $test:ident),* $(,)?) => {
         $(
             #[test]
@@ -22,8 +31,8 @@ macro_rules! instantiate {
 
 /// The tests that run on every backend.
 macro_rules! suite {
-    ($backend:ty) => {
-        instantiate!($backend;
+    ($($backend:tt)*) => {
+        instantiate!($($backend)*;
             handover::first_hidden_layer_is_the_rbm_posterior,
             handover::gaussian_input_layer_is_scaled_by_sigma,
             handover::user_mlp_predicts_like_the_ready_classifier,
@@ -51,14 +60,12 @@ mod autodiff_ndarray {
     );
 }
 
-#[cfg(feature = "test-wgpu")]
 mod wgpu {
-    suite!(burn::backend::Wgpu);
+    suite!(ignored burn::backend::Wgpu);
 }
 
-#[cfg(feature = "test-wgpu")]
 mod autodiff_wgpu {
-    instantiate!(burn::backend::Autodiff<burn::backend::Wgpu>;
+    instantiate!(ignored burn::backend::Autodiff<burn::backend::Wgpu>;
         training::pretrained_classifier_learns_synthetic_classes,
     );
 }

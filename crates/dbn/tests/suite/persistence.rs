@@ -3,8 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::Backend;
-use dbn::{Dbn, DbnConfig, DbnError, PassUp, PretrainHistory, PretrainObserver};
+use dbn::{Dbn, DbnConfig, DbnError, PassUp, PretrainHistory};
 use rbm_burn::{ContrastiveDivergenceConfig, FileProblem, Rbm, RbmConfig, RbmError};
+use rbm_burn::{Progress, TrainingObserver};
 
 use crate::common::{noisy_classes, WIDTH};
 
@@ -46,8 +47,9 @@ struct CopyCheckpoints {
     seen: Vec<(usize, usize)>,
 }
 
-impl PretrainObserver for CopyCheckpoints {
-    fn on_checkpoint(&mut self, layer: usize, epochs_done: usize, path: &Path) {
+impl TrainingObserver for CopyCheckpoints {
+    fn on_checkpoint(&mut self, progress: Progress, path: &Path) {
+        let (layer, epochs_done) = (progress.layer.unwrap(), progress.epoch + 1);
         self.seen.push((layer, epochs_done));
         for (l, e, to) in &self.at {
             if (*l, *e) == (layer, epochs_done) {
@@ -85,9 +87,7 @@ pub fn resumed_pretraining_equals_uninterrupted<B: Backend>(device: &B::Device) 
         seen: Vec::new(),
     };
     let (full, full_history) = config
-        .init::<B>(device)
-        .unwrap()
-        .pretrain_with_checkpoints(&config, &data, &mut copies, &path, 1)
+        .pretrain_with_checkpoints::<B, _, _>(&data, &mut copies, &path, 1, device)
         .unwrap();
     assert_eq!(
         copies.seen,
@@ -95,8 +95,9 @@ pub fn resumed_pretraining_equals_uninterrupted<B: Backend>(device: &B::Device) 
     );
     // Resumed with the same or another checkpoint interval.
     for (copy, every) in [(&mid_layer, 1), (&mid_layer, 2), (&layer_end, 3)] {
-        let (resumed, history) =
-            Dbn::<B>::resume_pretraining(copy, &config, &data, &mut (), every, device).unwrap();
+        let (resumed, history) = config
+            .resume_pretraining::<B, _, _>(copy, &data, &mut (), every, device)
+            .unwrap();
         assert_eq!(
             parameters(&resumed),
             parameters(&full),
@@ -107,11 +108,7 @@ pub fn resumed_pretraining_equals_uninterrupted<B: Backend>(device: &B::Device) 
     }
     // How often checkpoints are written does not change the result: reading the monitored
     // rows draws nothing from the stream that samples the data passed up.
-    let (plain, plain_history) = config
-        .init::<B>(device)
-        .unwrap()
-        .pretrain(&config, &data)
-        .unwrap();
+    let (plain, plain_history) = config.pretrain::<B, _>(&data, device).unwrap();
     assert_eq!(parameters(&plain), parameters(&full));
     assert_eq!(metrics(&plain_history), metrics(&full_history));
     // The saved stack loads as it was.
@@ -129,9 +126,7 @@ pub fn wrong_files_and_settings_are_named<B: Backend>(device: &B::Device) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("pretrain.ckpt");
     config
-        .init::<B>(device)
-        .unwrap()
-        .pretrain_with_checkpoints(&config, &data, &mut (), &path, 2)
+        .pretrain_with_checkpoints::<B, _, _>(&data, &mut (), &path, 2, device)
         .unwrap();
     let file_error = |result: dbn::Result<()>| match result {
         Err(DbnError::Rbm(RbmError::File { path, problem })) => (path, problem),
@@ -140,7 +135,9 @@ pub fn wrong_files_and_settings_are_named<B: Backend>(device: &B::Device) {
     // Other settings than the checkpoint's.
     let other = DbnConfig::new(vec![WIDTH, 10, 8, 6]).with_pass_up(PassUp::Samples);
     let (named, problem) = file_error(
-        Dbn::<B>::resume_pretraining(&path, &other, &data, &mut (), 1, device).map(|_| ()),
+        other
+            .resume_pretraining::<B, _, _>(&path, &data, &mut (), 1, device)
+            .map(|_| ()),
     );
     assert_eq!(named, path.display().to_string());
     assert!(
@@ -171,7 +168,9 @@ pub fn wrong_files_and_settings_are_named<B: Backend>(device: &B::Device) {
         }
     );
     let (_, problem) = file_error(
-        Dbn::<B>::resume_pretraining(&rbm_file, &config, &data, &mut (), 1, device).map(|_| ()),
+        config
+            .resume_pretraining::<B, _, _>(&rbm_file, &data, &mut (), 1, device)
+            .map(|_| ()),
     );
     assert_eq!(
         problem,
@@ -184,7 +183,9 @@ pub fn wrong_files_and_settings_are_named<B: Backend>(device: &B::Device) {
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
     let (_, problem) = file_error(
-        Dbn::<B>::resume_pretraining(&path, &config, &data, &mut (), 1, device).map(|_| ()),
+        config
+            .resume_pretraining::<B, _, _>(&path, &data, &mut (), 1, device)
+            .map(|_| ()),
     );
     assert!(
         matches!(problem, FileProblem::Truncated { .. }),
@@ -193,9 +194,7 @@ pub fn wrong_files_and_settings_are_named<B: Backend>(device: &B::Device) {
     // Checkpoints every 0 epochs.
     assert_eq!(
         config
-            .init::<B>(device)
-            .unwrap()
-            .pretrain_with_checkpoints(&config, &data, &mut (), &path, 0)
+            .pretrain_with_checkpoints::<B, _, _>(&data, &mut (), &path, 0, device)
             .map(|_| ())
             .unwrap_err(),
         DbnError::InvalidHyperparameter {

@@ -6,11 +6,13 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ElementConversion;
 use dbn::{
     ClassDataset, DbnConfig, FineTuneConfig, FineTuneMetrics, Mlp, MlpConfig, OptimizerChoice,
-    PassUp, PretrainObserver,
+    PassUp,
 };
 use rbm_burn::rand::rngs::StdRng;
 use rbm_burn::rand::SeedableRng;
-use rbm_burn::{ContrastiveDivergenceConfig, DatasetSource, EpochMetrics};
+use rbm_burn::{
+    ContrastiveDivergenceConfig, DatasetSource, EpochMetrics, Progress, TrainingObserver,
+};
 
 use crate::common::{noisy_classes, prototypes, CLASSES, FLIP, WIDTH};
 
@@ -29,17 +31,19 @@ struct Recorder {
     batches: usize,
 }
 
-impl PretrainObserver for Recorder {
+impl TrainingObserver for Recorder {
     fn on_layer_start(&mut self, layer: usize, n_layers: usize, n_visible: usize, n_hidden: usize) {
         self.starts.push((layer, n_layers, n_visible, n_hidden));
     }
 
-    fn on_batch_end(&mut self, _layer: usize, _epoch: usize, _batch: usize, _n_batches: usize) {
+    fn on_batch_end(&mut self, progress: Progress) {
+        assert!(progress.layer.is_some() && progress.batch < progress.batches);
         self.batches += 1;
     }
 
-    fn on_epoch_end(&mut self, layer: usize, metrics: &EpochMetrics) {
-        self.epochs.push((layer, metrics.epoch));
+    fn on_epoch_end(&mut self, progress: Progress, metrics: &EpochMetrics) {
+        assert_eq!(progress.epoch, metrics.epoch);
+        self.epochs.push((progress.layer.unwrap(), metrics.epoch));
     }
 }
 
@@ -50,9 +54,7 @@ pub fn pretraining_reports_every_layer<B: Backend>(device: &B::Device) {
     let config = DbnConfig::new(vec![WIDTH, 12, 6]).with_cd(vec![fast(2), fast(3)]);
     let mut recorder = Recorder::default();
     let (dbn, history) = config
-        .init::<B>(device)
-        .unwrap()
-        .pretrain_with(&config, &data, &mut recorder)
+        .pretrain_with::<B, _, _>(&data, &mut recorder, device)
         .unwrap();
     assert_eq!(recorder.starts, vec![(0, 2, WIDTH, 12), (1, 2, 12, 6)]);
     assert_eq!(
@@ -84,14 +86,10 @@ pub fn dataset_and_tensor_pretraining_agree<B: Backend>(device: &B::Device) {
             .with_cd(vec![cd(2)])
             .with_pass_up(pass_up);
         let (from_tensor, _) = config
-            .init::<B>(device)
-            .unwrap()
-            .pretrain(&config, &classes.features_tensor::<B>(device))
+            .pretrain::<B, _>(&classes.features_tensor::<B>(device), device)
             .unwrap();
         let (from_dataset, _) = config
-            .init::<B>(device)
-            .unwrap()
-            .pretrain(&config, &DatasetSource::new(classes.clone()))
+            .pretrain::<B, _>(&DatasetSource::new(classes.clone()), device)
             .unwrap();
         for (a, b) in from_tensor.layers.iter().zip(&from_dataset.layers) {
             let diff = crate::common::max_abs_diff(a.weights.val(), b.weights.val());
@@ -109,11 +107,7 @@ pub fn samples_come_from_the_learned_patterns<B: Backend>(device: &B::Device) {
         .unwrap()
         .features_tensor::<B>(device);
     let config = DbnConfig::new(vec![WIDTH, 16, 8]).with_cd(vec![cd(30)]);
-    let (dbn, _) = config
-        .init::<B>(device)
-        .unwrap()
-        .pretrain(&config, &data)
-        .unwrap();
+    let (dbn, _) = config.pretrain::<B, _>(&data, device).unwrap();
     let samples = dbn.sample(40, 50, &mut StdRng::seed_from_u64(1)).unwrap();
     assert_eq!(samples.dims(), [40, WIDTH]);
     let samples: Vec<f32> = samples.into_data().to_vec().unwrap();
@@ -151,11 +145,9 @@ pub fn pretrained_classifier_learns_synthetic_classes<B: AutodiffBackend>(device
     let inner_device = device.clone();
     let config = DbnConfig::new(vec![WIDTH, 16, 8]).with_cd(vec![cd(5)]);
     let (dbn, _) = config
-        .init::<B::InnerBackend>(&inner_device)
-        .unwrap()
-        .pretrain(
-            &config,
+        .pretrain::<B::InnerBackend, _>(
             &train.features_tensor::<B::InnerBackend>(&inner_device),
+            &inner_device,
         )
         .unwrap();
     let mlp = Mlp::<B>::from_inner(dbn.to_mlp(CLASSES, 1).unwrap());

@@ -1,33 +1,5 @@
-//! Checkpoints of contrastive-divergence training, and resuming from them.
-//!
-//! A checkpoint holds everything that the next update depends on: the model (its structure and
-//! parameters), the learner's hyperparameters, its epoch counter, the exact position of its
-//! random stream (the state of its xoshiro256++ generator), the momentum velocity (a record of
-//! the model's own type), the persistent chains and the sparsity running mean. Each epoch's
-//! visiting order is drawn afresh from that stream and the monitored rows from a stream of
-//! their own, so a run resumed from the checkpoint written after epoch `e` performs exactly
-//! the updates that the uninterrupted run performed after epoch `e`, and on a deterministic
-//! backend ends with bit-identical parameters.
-//!
-//! ```no_run
-//! # use burn::backend::NdArray;
-//! # use rbm_burn::{ContrastiveDivergence, ContrastiveDivergenceConfig, Rbm, RbmConfig};
-//! # fn main() -> rbm_burn::Result<()> {
-//! # let device = Default::default();
-//! # let data = burn::tensor::Tensor::<NdArray, 2>::zeros([10, 4], &device);
-//! let path = std::path::Path::new("rbm.ckpt");
-//! let (learner, rbm) = if path.exists() {
-//!     ContrastiveDivergence::<NdArray, Rbm<NdArray>>::load_checkpoint(path, &device)?
-//! } else {
-//!     let rbm = RbmConfig::new(4, 3).init(&device)?;
-//!     (ContrastiveDivergenceConfig::new().with_epochs(100).init()?, rbm)
-//! };
-//! // Writes `rbm.ckpt` (atomically) after every 5th epoch and after the last one.
-//! let mut learner = learner.with_checkpoints(path, 5)?;
-//! let (rbm, _history) = learner.fit(rbm, &data)?;
-//! # Ok(())
-//! # }
-//! ```
+//! Checkpoints of contrastive-divergence training, and resuming from them (see
+//! [`crate::cd`]).
 
 use std::path::{Path, PathBuf};
 
@@ -140,7 +112,7 @@ impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
     }
 
     /// Saves `model` and this learner's state to `path` atomically (see
-    /// [`crate::cd::checkpoint`]).
+    /// [`crate::cd`]).
     ///
     /// # Errors
     /// [`RbmError::File`] naming `path`.
@@ -176,7 +148,8 @@ impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
             epoch: self.epoch,
             batch: self.batch,
             rng: RngRecord(self.rng.clone()),
-            velocity: state.map(|state| state.velocity.clone().into_record()),
+            velocity: state
+                .map(|state| params::with_new_ids(state.velocity.clone(), true).into_record()),
             chains: state.and_then(|state| state.chains.clone()),
             hidden_activity: state.and_then(|state| state.hidden_activity.clone()),
         }
@@ -259,6 +232,13 @@ impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
                         &[n_hidden],
                         &chains.dims()[1..],
                     )?;
+                    if chains.dims()[0] == 0 {
+                        return Err(mismatch(
+                            "the persistent chains",
+                            "at least one chain".into(),
+                            "none".into(),
+                        ));
+                    }
                 }
                 if let Some(activity) = &record.hidden_activity {
                     check("the hidden activity's shape", &[n_hidden], &activity.dims())?;

@@ -26,14 +26,46 @@
 //! its own shape, and the learner does the rest. Its velocity is a value of the model's type,
 //! so the momentum step walks the parameters with Burn's module mapper, weight decay applies
 //! to the parameters of rank 2 and more, and checkpoints are Burn records of the model and the
-//! velocity ([`checkpoint`]). The sparsity penalty shifts the data phase's hidden means by
-//! `cost·(q − target)`, which subtracts exactly the penalty's gradient from every parameter
-//! that multiplies a hidden unit.
+//! velocity (the checkpoint section below). The learner keeps the sparsity penalty's running
+//! mean and hands `cost·(q − target)` to the model's statistics, which subtract it from the
+//! data phase's hidden means for every parameter that multiplies a hidden unit: exactly the
+//! penalty's gradient.
 //!
 //! How an update is computed is chosen once, in [`ContrastiveDivergenceConfig::init`]: in
 //! Burn tensor operations on every backend, or by an accelerated step for one backend and
-//! model (today the fused host update of binary RBMs on `NdArray<f32>`, [`crate::ndarray`]),
+//! model (today the fused host update of binary RBMs on `NdArray<f32>`, `src/ndarray/`),
 //! which computes the same update from the same random numbers.
+//!
+//! # Checkpoints and resuming
+//!
+//! A checkpoint holds everything that the next update depends on: the model (its structure and
+//! parameters), the learner's hyperparameters, its epoch counter, the exact position of its
+//! random stream (the state of its xoshiro256++ generator), the momentum velocity (a record of
+//! the model's own type), the persistent chains and the sparsity running mean. Each epoch's
+//! visiting order is drawn afresh from that stream and the monitored rows from a stream of
+//! their own, so a run resumed from the checkpoint written after epoch `e` performs exactly
+//! the updates that the uninterrupted run performed after epoch `e`, and on a deterministic
+//! backend ends with bit-identical parameters.
+//!
+//! ```no_run
+//! # use burn::backend::NdArray;
+//! # use rbm_burn::{ContrastiveDivergence, ContrastiveDivergenceConfig, Rbm, RbmConfig};
+//! # fn main() -> rbm_burn::Result<()> {
+//! # let device = Default::default();
+//! # let data = burn::tensor::Tensor::<NdArray, 2>::zeros([10, 4], &device);
+//! let path = std::path::Path::new("rbm.ckpt");
+//! let (learner, rbm) = if path.exists() {
+//!     ContrastiveDivergence::<NdArray, Rbm<NdArray>>::load_checkpoint(path, &device)?
+//! } else {
+//!     let rbm = RbmConfig::new(4, 3).init(&device)?;
+//!     (ContrastiveDivergenceConfig::new().with_epochs(100).init()?, rbm)
+//! };
+//! // Writes `rbm.ckpt` (atomically) after every 5th epoch and after the last one.
+//! let mut learner = learner.with_checkpoints(path, 5)?;
+//! let (rbm, _history) = learner.fit(rbm, &data)?;
+//! # Ok(())
+//! # }
+//! ```
 
 use std::time::Instant;
 
@@ -45,8 +77,9 @@ use rand::SeedableRng;
 
 use crate::data::{check_width, TrainingData};
 use crate::error::{self, RbmError};
-use crate::metrics::{EpochMetrics, TrainingHistory, TrainingObserver};
+use crate::metrics::{EpochMetrics, TrainingHistory};
 use crate::model::CdModel;
+use crate::observer::{Progress, TrainingObserver};
 use crate::params;
 use crate::rbm::Rbm;
 
@@ -62,9 +95,12 @@ use update::{TrainingState, UpdateSettings, UpdateStep};
 /// A penalty that keeps each hidden unit's mean activity near `target` (Hinton's practical
 /// guide, section 11).
 ///
-/// The learner keeps a running mean `q ← decay·q + (1 − decay)·⟨p(h | v)⟩` and subtracts
-/// `cost·(q − target)` from the hidden-bias gradient and `cost·⟨v⟩(q − target)ᵀ` from the
-/// weight gradient.
+/// The learner keeps a running mean `q ← decay·q + (1 − decay)·⟨p(h | v)⟩` of the data phase's
+/// hidden means and subtracts `cost·(q − target)` from every parameter's gradient that
+/// multiplies a hidden unit: the hidden biases' gradient, `cost·⟨v⟩(q − target)ᵀ` from the
+/// weights' (with `v / σ` for Gaussian units), and for a conditional RBM
+/// `cost·⟨u⟩(q − target)ᵀ` from the context-to-hidden weights'. Updates only:
+/// [`ContrastiveDivergence::estimate_gradient`] leaves it out.
 #[derive(Config, Debug, PartialEq)]
 pub struct SparsityConfig {
     /// Desired mean activation of each hidden unit, in (0, 1); 0.01–0.1 is typical.
@@ -323,7 +359,7 @@ impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
             .state
             .take()
             .unwrap_or_else(|| TrainingState::new(&params));
-        let gradient = self.gradient(&params, &batch.detach(), 1.0, &mut state);
+        let gradient = self.gradient(&params, &batch.detach(), 1.0, false, &mut state);
         self.state = Some(state);
         Ok(gradient)
     }
@@ -442,12 +478,18 @@ impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
                 order.shuffle(&mut self.rng);
             }
             let mut health = Vec::with_capacity(n_batches);
+            let progress = |batch| Progress {
+                layer: None,
+                epoch,
+                batch,
+                batches: n_batches,
+            };
             for (batch_index, indices) in order.chunks(batch_size).enumerate() {
                 let batch = data.rows(indices, &units, &device)?;
                 let (updated, batch_health) = self.update(model, batch.detach());
                 model = updated;
                 health.push(batch_health);
-                observer.on_batch_end(epoch, batch_index, n_batches);
+                observer.on_batch_end(progress(batch_index));
             }
             // One read-back per epoch: the first non-finite update names the batch.
             let health: Vec<f64> = Tensor::cat(health, 0).into_data().iter::<f64>().collect();
@@ -458,14 +500,15 @@ impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
             let metrics = self.epoch_metrics(
                 &model, &monitor, validation, epoch, momentum, n_batches, seconds,
             );
-            observer.on_epoch_end(&metrics);
+            let last = progress(n_batches - 1);
+            observer.on_epoch_end(last, &metrics);
             history.epochs.push(metrics);
             self.set_epoch(epoch + 1);
             if let Some(checkpoints) = &self.checkpoints {
                 if checkpoints.due(self.epoch, self.config.epochs) {
                     let path = checkpoints.path.clone();
                     self.save_checkpoint(&model, &path)?;
-                    observer.on_checkpoint(self.epoch, &path);
+                    observer.on_checkpoint(last, &path);
                 }
             }
         }
@@ -550,7 +593,7 @@ impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
             .state
             .take()
             .unwrap_or_else(|| TrainingState::new(&params));
-        let step = self.gradient(&params, &batch, settings.learning_rate, &mut state);
+        let step = self.gradient(&params, &batch, settings.learning_rate, true, &mut state);
         // The detached copy shares the parameters' buffers; without it the parameters are
         // unshared, and the momentum step updates them in place where the backend can.
         drop(params);
@@ -564,16 +607,18 @@ impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
     }
 
     /// `scale` times the CD-k / PCD gradient estimate on `batch` (in tensor operations),
-    /// advancing the persistent chains and the sparsity running mean in `state`.
+    /// advancing the persistent chains in `state`; with `apply_sparsity`, also the sparsity
+    /// running mean, and the estimate includes the penalty.
     fn gradient(
         &mut self,
         params: &M,
         batch: &Tensor<B, 2>,
         scale: f64,
+        apply_sparsity: bool,
         state: &mut TrainingState<B, M>,
     ) -> M {
         let persistent = self.config.persistent;
-        let mut positive = params.positive_phase(batch);
+        let positive = params.positive_phase(batch);
         let chains = if persistent {
             state.chains.take()
         } else {
@@ -600,17 +645,19 @@ impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
             state.chains = hidden;
         }
         let negative = negative.expect("k >= 1 is validated");
-        if let Some(sparsity) = &self.config.sparsity {
-            let current = crate::units::column_mean(positive.hidden.clone());
-            let activity = match state.hidden_activity.take() {
-                Some(previous) => previous * sparsity.decay + current * (1.0 - sparsity.decay),
-                None => current,
-            };
-            state.hidden_activity = Some(activity.clone());
-            let excess = (activity - sparsity.target) * sparsity.cost;
-            positive.hidden = positive.hidden - excess.unsqueeze::<2>();
-        }
-        params.statistics(batch, &positive, &negative, scale)
+        let penalty = match &self.config.sparsity {
+            Some(sparsity) if apply_sparsity => {
+                let current = crate::units::column_mean(positive.hidden.clone());
+                let activity = match state.hidden_activity.take() {
+                    Some(previous) => previous * sparsity.decay + current * (1.0 - sparsity.decay),
+                    None => current,
+                };
+                state.hidden_activity = Some(activity.clone());
+                Some((activity - sparsity.target) * sparsity.cost)
+            }
+            _ => None,
+        };
+        params.statistics(batch, &positive, &negative, penalty.as_ref(), scale)
     }
 
     /// The learner's state (momentum, chains) has the shape of the first model it trained; a

@@ -19,7 +19,7 @@ use crate::params;
 pub enum UpdatePath {
     /// Burn tensor operations (every backend and model).
     Tensor,
-    /// The fused host update of binary RBMs on `NdArray<f32>` ([`crate::ndarray`]).
+    /// The fused host update of binary RBMs on `NdArray<f32>` (`src/ndarray/`).
     NdArrayFused,
 }
 
@@ -67,7 +67,7 @@ pub(crate) type Declined<B, M> = Box<(M, Tensor<B, 2>)>;
 
 /// An accelerated implementation of one contrastive-divergence update for one backend and
 /// model type.
-pub(crate) trait UpdateStep<B: Backend, M>: std::fmt::Debug + Send {
+pub(crate) trait UpdateStep<B: Backend, M>: std::fmt::Debug + Send + Sync {
     /// The path this step reports.
     fn path(&self) -> UpdatePath;
 

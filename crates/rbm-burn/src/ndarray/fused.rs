@@ -22,7 +22,7 @@
 //!   the weights is one pass that also sums the parameters for the divergence check.
 //! - **Every pass on the team.** The products, the transposed copy of the batch, the logistic
 //!   function, the sample, the column sums and the momentum step each run in blocks of columns
-//!   (or rows) on the [`team`](crate::team), whose helper threads spin between these short
+//!   (or rows) on the [`team`](super::team), whose helper threads spin between these short
 //!   jobs instead of falling asleep. The noise is one stream, so one member draws it while the
 //!   others compute the logistic function; the sample then reads it in parallel.
 //! - **Each member keeps its rows of `W`.** Where each member's share of `W` and its velocity

@@ -283,7 +283,7 @@ fn product_shape<B: Backend>(a: &Tensor<B, 2>, b: &Tensor<B, 2>) -> Option<[usiz
 }
 
 /// `dst ← (start) + beta·a·b` for two `f32` tensors `a`, `b` of `NdArray<f32>`, on the
-/// [`team`](crate::team) ([`gemm_strided`]). The operands go back (`Err`) if they do not hold
+/// [`team`](super::team) ([`gemm_strided`]). The operands go back (`Err`) if they do not hold
 /// `f32` or have a negative stride.
 ///
 /// # Safety
@@ -403,7 +403,7 @@ fn read_row_major_1d<B: Backend, T>(
 }
 
 /// The momentum step of a weight matrix on slices, `v ← v − c·w` (only when `c > 0`) and
-/// `w ← w + v` element by element, in blocks on the [`team`](crate::team); returns the sum of
+/// `w ← w + v` element by element, in blocks on the [`team`](super::team); returns the sum of
 /// the new weights (a health check, added in blocks, so its last bits depend on the number of
 /// threads). The operations and their order are those of the tensor path, so both give the
 /// same bits for `w` and `v`.

@@ -1,5 +1,5 @@
 //! The matrix product of the host kernels: the `gemm` crate on one thread per part of the
-//! output, the parts run by the [`team`](crate::team).
+//! output, the parts run by the [`team`](super::team).
 //!
 //! `gemm`'s own multithreading runs on rayon's pool, whose threads fall asleep between the
 //! products of a CD update and must be woken for each one; on the 2-core machine of the README

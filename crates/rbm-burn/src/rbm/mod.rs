@@ -16,6 +16,8 @@ pub use crate::units::VISIBLE_BIAS_PROBABILITY_CLIP;
 
 mod training;
 
+pub(crate) use training::{check_sigma, penalised};
+
 /// Configuration of an [`Rbm`].
 #[derive(Config, Debug, PartialEq)]
 pub struct RbmConfig {

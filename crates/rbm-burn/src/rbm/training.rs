@@ -11,6 +11,7 @@ use crate::kernels::matmul;
 use crate::metrics::{pseudo_log_likelihood_of, reconstruction_error_of};
 use crate::model::{CdModel, Phase};
 use crate::params::value_param;
+use crate::units::VisibleLayer;
 use crate::units::VisibleUnits;
 
 use super::{Rbm, RbmConfig};
@@ -60,7 +61,8 @@ impl<B: Backend> Rbm<B> {
 
     /// The statistics of [`CdModel::statistics`] for this RBM, with the visible biases of
     /// each phase shifted by `visible_shifts` (which only learned Gaussian standard
-    /// deviations read).
+    /// deviations read) and the data phase's hidden means lowered by `penalty` for `W` and
+    /// `b` (and for nothing else: the learned standard deviations' statistic uses the means).
     ///
     /// The weight statistic `(ε/n) s₀ᵀp₀ − (ε/m) s_kᵀp_k` (`s = v / σ` for Gaussian units) is
     /// one matrix product of the stacked phases, `[s₀; s_k]ᵀ [(ε/n) p₀; −(ε/m) p_k]`.
@@ -69,10 +71,12 @@ impl<B: Backend> Rbm<B> {
         positive: &Phase<B>,
         negative: &Phase<B>,
         visible_shifts: Shifts<'_, B>,
+        penalty: Option<&Tensor<B, 1>>,
         scale: f64,
     ) -> Self {
         let n = positive.visible.dims()[0] as f64;
         let m = negative.visible.dims()[0] as f64;
+        let data_hidden = penalised(&positive.hidden, penalty);
         let scaled = Tensor::cat(
             vec![
                 self.scaled_visible(positive.visible.clone()),
@@ -82,7 +86,7 @@ impl<B: Backend> Rbm<B> {
         );
         let hidden = Tensor::cat(
             vec![
-                positive.hidden.clone() * (scale / n),
+                data_hidden.clone() * (scale / n),
                 negative.hidden.clone() * (-scale / m),
             ],
             0,
@@ -105,8 +109,22 @@ impl<B: Backend> Rbm<B> {
             ),
             hidden: self
                 .hidden
-                .gradient([positive.hidden.clone(), negative.hidden.clone()], scale),
+                .gradient([data_hidden, negative.hidden.clone()], scale),
         }
+    }
+}
+
+/// `hidden` with `penalty` subtracted from every row.
+///
+/// # Shapes
+/// - `hidden`: `[rows, n_hidden]`, `penalty`: `[n_hidden]`
+pub(crate) fn penalised<B: Backend>(
+    hidden: &Tensor<B, 2>,
+    penalty: Option<&Tensor<B, 1>>,
+) -> Tensor<B, 2> {
+    match penalty {
+        Some(penalty) => hidden.clone() - penalty.clone().unsqueeze::<2>(),
+        None => hidden.clone(),
     }
 }
 
@@ -164,9 +182,24 @@ impl<B: Backend> CdModel<B> for Rbm<B> {
         _rows: &Tensor<B, 2>,
         positive: &Phase<B>,
         negative: &Phase<B>,
+        penalty: Option<&Tensor<B, 1>>,
         scale: f64,
     ) -> Self {
-        self.phase_statistics(positive, negative, [None, None], scale)
+        self.phase_statistics(positive, negative, [None, None], penalty, scale)
+    }
+
+    fn parameter_count(config: &RbmConfig) -> Option<usize> {
+        let (v, h) = (config.n_visible, config.n_hidden);
+        let biases = if config.visible_units.is_gaussian() {
+            2 * v
+        } else {
+            v
+        };
+        v.checked_mul(h)?.checked_add(biases)?.checked_add(h)
+    }
+
+    fn check_loaded(&self) -> std::result::Result<(), String> {
+        check_sigma(self)
     }
 
     fn reconstruction_error(&self, rows: &Tensor<B, 2>) -> Tensor<B, 1> {
@@ -190,4 +223,21 @@ impl<B: Backend> CdModel<B> for Rbm<B> {
             rng,
         )
     }
+}
+
+/// Gaussian units' standard deviations must be positive and finite (`ln σ²` of a file can be
+/// finite and still give `σ = ∞`).
+pub(crate) fn check_sigma<B: Backend>(rbm: &Rbm<B>) -> std::result::Result<(), String> {
+    use burn::tensor::ElementConversion;
+    if let VisibleLayer::Gaussian(units) = &rbm.visible {
+        let sigma = units.sigma();
+        let (low, high) = (
+            sigma.clone().min().into_scalar().elem::<f64>(),
+            sigma.max().into_scalar().elem::<f64>(),
+        );
+        if !(low > 0.0 && high.is_finite()) {
+            return Err(format!("standard deviations between {low} and {high}"));
+        }
+    }
+    Ok(())
 }

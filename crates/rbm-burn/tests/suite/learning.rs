@@ -5,7 +5,7 @@ use burn::tensor::{backend::Backend, ElementConversion, Tensor};
 use rbm_burn::synthetic::bars_and_stripes;
 use rbm_burn::{
     exact_log_likelihood_gradient, rows_to_tensor, ContrastiveDivergenceConfig, DatasetSource,
-    EpochMetrics, Rbm, RbmConfig, SparsityConfig, TrainingObserver, UpdatePath,
+    EpochMetrics, Progress, Rbm, RbmConfig, SparsityConfig, TrainingObserver, UpdatePath,
 };
 
 use crate::common::*;
@@ -268,10 +268,13 @@ struct Recorder {
 }
 
 impl TrainingObserver for Recorder {
-    fn on_batch_end(&mut self, epoch: usize, batch: usize, n_batches: usize) {
-        self.batches.push((epoch, batch, n_batches));
+    fn on_batch_end(&mut self, progress: Progress) {
+        assert_eq!(progress.layer, None);
+        self.batches
+            .push((progress.epoch, progress.batch, progress.batches));
     }
-    fn on_epoch_end(&mut self, metrics: &EpochMetrics) {
+    fn on_epoch_end(&mut self, progress: Progress, metrics: &EpochMetrics) {
+        assert_eq!(progress.epoch, metrics.epoch);
         self.epochs.push(metrics.clone());
     }
 }

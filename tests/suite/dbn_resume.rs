@@ -1,7 +1,7 @@
 //! A real `dbn_mnist` process is killed with SIGKILL in the middle of pre-training, resumed
 //! with `--resume`, and must end with exactly the pre-trained stack of an uninterrupted run,
-//! having lost at most one epoch. Runs when `MNIST_DIR` is set (CI sets it); otherwise it says
-//! so and passes.
+//! having lost at most one epoch. Runs when `MNIST_DIR` is set; CI sets it and fails without
+//! it ([`crate::mnist_dir`]).
 //!
 //! The example binary is the one `cargo test` builds beside the test binaries
 //! (`target/<profile>/examples/dbn_mnist`).
@@ -71,8 +71,7 @@ const EPOCHS: usize = 6;
 
 #[test]
 fn a_killed_run_resumes_to_the_uninterrupted_result() {
-    let Some(data) = std::env::var_os("MNIST_DIR") else {
-        eprintln!("MNIST_DIR is not set: skipping the kill-and-resume test");
+    let Some(data) = crate::mnist_dir("the kill-and-resume test") else {
         return;
     };
     let binary = example_binary();

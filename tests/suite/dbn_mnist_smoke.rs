@@ -1,16 +1,15 @@
 //! Smoke test of the `dbn_mnist` example's whole path on a few hundred real MNIST images:
-//! load → pre-train → fine-tune → files written. Runs when `MNIST_DIR` is set (CI sets it);
-//! otherwise it says so and passes.
+//! load → pre-train → fine-tune → files written. Runs when `MNIST_DIR` is set; CI sets it and
+//! fails without it ([`crate::mnist_dir`]).
 
-use burn::backend::NdArray;
 use burn::config::Config;
 use clap::Parser;
-use rbm_burn_examples::dbn_mnist::{run, Args};
+use rbm_burn_examples::dbn_mnist::Args;
+use rbm_burn_examples::pipelines;
 
 #[test]
 fn dbn_mnist_runs_end_to_end() {
-    let Some(dir) = std::env::var_os("MNIST_DIR") else {
-        eprintln!("MNIST_DIR is not set: skipping the MNIST smoke test");
+    let Some(dir) = crate::mnist_dir("the dbn_mnist smoke test") else {
         return;
     };
     let out = tempfile::tempdir().unwrap();
@@ -33,7 +32,7 @@ fn dbn_mnist_runs_end_to_end() {
         "--sample-steps".as_ref(),
         "5".as_ref(),
     ]);
-    let report = run::<NdArray>(&args, &Default::default()).expect("the pipeline runs");
+    let report = pipelines::dbn_mnist(&args).expect("the pipeline runs");
     let names = [
         "model.mpk",
         "pretrained.dbn",
@@ -85,8 +84,6 @@ fn missing_mnist_files_are_named_in_the_error() {
         "--out".as_ref(),
         empty.path().join("out").as_os_str(),
     ]);
-    let error = run::<NdArray>(&args, &Default::default())
-        .unwrap_err()
-        .to_string();
+    let error = pipelines::dbn_mnist(&args).unwrap_err().to_string();
     assert!(error.contains("train-images-idx3-ubyte"), "{error}");
 }

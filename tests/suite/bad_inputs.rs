@@ -61,7 +61,7 @@ fn dbn_mnist_run(flags: &[&str], out: &Path) -> Outcome {
         argv.extend(["--out".to_string(), out.display().to_string()]);
     }
     let args = dbn_mnist::Args::try_parse_from(argv).map_err(|e| format!("{:?}", e.kind()))?;
-    dbn_mnist::run::<B>(&args, &device())
+    rbm_burn_examples::pipelines::dbn_mnist(&args)
         .map(|_| ())
         .map_err(|e| e.to_string())
 }
@@ -89,27 +89,18 @@ fn every_bad_input_gives_its_error_and_none_panics() {
         .with_cd(vec![ContrastiveDivergenceConfig::new().with_epochs(1)]);
     let rows: Vec<&[f32]> = vec![&[0.0, 1.0, 1.0, 0.0]; 6];
     small_dbn
-        .init::<B>(&device())
-        .unwrap()
-        .pretrain_with_checkpoints(
-            &small_dbn,
+        .pretrain_with_checkpoints::<B, _, _>(
             &tensor(&rows),
             &mut (),
             file("pretrain.ckpt"),
             1,
+            &device(),
         )
         .unwrap();
     let resume = {
         let (config, path) = (small_dbn.clone(), file("pretrain.ckpt"));
         move |data: Tensor<B, 2>| {
-            fails(Dbn::<B>::resume_pretraining(
-                &path,
-                &config,
-                &data,
-                &mut (),
-                1,
-                &device(),
-            ))
+            fails(config.resume_pretraining::<B, _, _>(&path, &data, &mut (), 1, &device()))
         }
     };
     let resume_wide = resume.clone();

@@ -7,12 +7,12 @@ use burn::module::Module;
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 use clap::Parser;
 use rbm_burn::RbmConfig;
-use rbm_burn_examples::rbm_mnist::{run, Args};
+use rbm_burn_examples::pipelines;
+use rbm_burn_examples::rbm_mnist::Args;
 
 #[test]
 fn rbm_mnist_runs_end_to_end() {
-    let Some(dir) = std::env::var_os("MNIST_DIR") else {
-        eprintln!("MNIST_DIR is not set: skipping the MNIST smoke test");
+    let Some(dir) = crate::mnist_dir("the rbm_mnist smoke test") else {
         return;
     };
     let out = tempfile::tempdir().unwrap();
@@ -40,7 +40,7 @@ fn rbm_mnist_runs_end_to_end() {
             .chain(["--out".as_ref(), out.path().as_os_str()])
             .chain(arguments.iter().map(|a| a.as_ref())),
     );
-    let report = run::<NdArray>(&args, &Default::default()).expect("the pipeline runs");
+    let report = pipelines::rbm_mnist(&args).expect("the pipeline runs");
     let names = [
         "model.mpk",
         "rbm.json",
