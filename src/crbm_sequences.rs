@@ -14,7 +14,8 @@ use rbm_burn::rand::rngs::StdRng;
 use rbm_burn::rand::SeedableRng;
 use rbm_burn::synthetic::sine_joints;
 use rbm_burn::{
-    sequence_windows, ContrastiveDivergenceConfig, Crbm, CrbmConfig, EpochMetrics, VisibleUnits,
+    sequence_windows, ContrastiveDivergenceConfig, Crbm, CrbmConfig, EpochMetrics, RbmConfig,
+    VisibleUnits,
 };
 
 use crate::cli::BackendChoice;
@@ -143,10 +144,10 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
         test_windows.dims()[0]
     );
 
-    let crbm = CrbmConfig::new(args.joints, args.hidden, args.order)
+    let frame = RbmConfig::new(args.joints, args.hidden)
         .with_visible_units(VisibleUnits::Gaussian { learn_sigma: false })
-        .with_seed(args.seed)
-        .init::<B>(device)?;
+        .with_seed(args.seed);
+    let crbm = CrbmConfig::new(frame, args.order).init::<B>(device)?;
     let mut learner = ContrastiveDivergenceConfig::new()
         .with_k(args.k)
         .with_learning_rate(args.learning_rate)

@@ -43,68 +43,43 @@ use crate::persist::{load_model, save_model, value_records};
 use crate::rbm::{check_sigma, penalised, Rbm, RbmConfig};
 use crate::units::{HiddenUnits, VisibleUnits};
 
-/// Configuration of a [`Crbm`].
+/// Configuration of a [`Crbm`]: the RBM over one frame, and how many frames of context shift
+/// its biases.
 #[derive(Config, Debug, PartialEq)]
 pub struct CrbmConfig {
-    /// Units per frame.
-    pub n_visible: usize,
-    /// Number of hidden units.
-    pub n_hidden: usize,
+    /// The RBM over one frame: units per frame (`n_visible`), hidden units, unit types, and the
+    /// initialisation of `W`, whose `weight_std` and `seed` also initialise `A` and `B`.
+    pub frame: RbmConfig,
     /// Frames of context `n ≥ 1` (the model's order).
     pub order: usize,
-    /// Standard deviation of the initial weights `W`, `A` and `B`, drawn from
-    /// N(0, weight_std²); biases start at zero.
-    #[config(default = 0.01)]
-    pub weight_std: f64,
-    /// Seed of the initial weights.
-    #[config(default = 0)]
-    pub seed: u64,
-    /// The type of the visible units (binary by default).
-    #[config(default = "VisibleUnits::Bernoulli")]
-    pub visible_units: VisibleUnits,
-    /// The type of the hidden units (binary by default).
-    #[config(default = "HiddenUnits::Bernoulli")]
-    pub hidden_units: HiddenUnits,
-    /// Initial standard deviation of Gaussian visible units (ignored for other types).
-    #[config(default = 1.0)]
-    pub initial_sigma: f64,
 }
 
 value_records!(CrbmConfig);
 
 impl CrbmConfig {
-    /// The config of the RBM over one frame.
-    fn frame_config(&self) -> RbmConfig {
-        RbmConfig::new(self.n_visible, self.n_hidden)
-            .with_weight_std(self.weight_std)
-            .with_seed(self.seed)
-            .with_visible_units(self.visible_units)
-            .with_hidden_units(self.hidden_units)
-            .with_initial_sigma(self.initial_sigma)
-    }
-
     /// Builds a conditional RBM on `device`.
     ///
     /// # Errors
     /// Those of [`RbmConfig::init`], and [`RbmError::InvalidHyperparameter`] for `order = 0` or
     /// a context too large to index.
     pub fn init<B: Backend>(&self, device: &B::Device) -> error::Result<Crbm<B>> {
-        let rbm = self.frame_config().init(device)?;
+        let frame = &self.frame;
+        let rbm = frame.init(device)?;
         let context = self
             .order
-            .checked_mul(self.n_visible)
-            .filter(|&c| c > 0 && c.checked_mul(self.n_visible.max(self.n_hidden)).is_some())
+            .checked_mul(frame.n_visible)
+            .filter(|&c| c > 0 && c.checked_mul(frame.n_visible.max(frame.n_hidden)).is_some())
             .ok_or_else(|| RbmError::InvalidHyperparameter {
                 name: "order",
                 value: self.order.to_string(),
                 reason: "at least one frame of context, and order · n_visible weights per unit",
             })?;
         // A stream of its own, so that W is the RBM's for the same seed.
-        let mut rng = StdRng::seed_from_u64(self.seed ^ 0x6372_626d);
-        let normal = Normal::new(0.0f32, self.weight_std as f32).map_err(|_| {
+        let mut rng = StdRng::seed_from_u64(frame.seed ^ 0x6372_626d);
+        let normal = Normal::new(0.0f32, frame.weight_std as f32).map_err(|_| {
             RbmError::InvalidHyperparameter {
                 name: "weight_std",
-                value: self.weight_std.to_string(),
+                value: frame.weight_std.to_string(),
                 reason: "not a valid std",
             }
         })?;
@@ -118,8 +93,8 @@ impl CrbmConfig {
             ))
         };
         Ok(Crbm {
-            autoregressive: draw(self.n_visible),
-            context_hidden: draw(self.n_hidden),
+            autoregressive: draw(frame.n_visible),
+            context_hidden: draw(frame.n_hidden),
             rbm,
         })
     }
@@ -199,9 +174,7 @@ impl<B: Backend> Crbm<B> {
 
     /// The config that builds a model of this structure.
     pub fn config(&self) -> CrbmConfig {
-        CrbmConfig::new(self.n_visible(), self.n_hidden(), self.order())
-            .with_visible_units(self.rbm.visible_units())
-            .with_hidden_units(self.rbm.hidden_units())
+        CrbmConfig::new(self.rbm.config(), self.order())
     }
 
     /// The current frames and the contexts of `rows`.
@@ -603,9 +576,10 @@ impl<B: Backend> CdModel<B> for Crbm<B> {
     }
 
     fn parameter_count(config: &CrbmConfig) -> Option<usize> {
-        let rbm = Rbm::<B>::parameter_count(&config.frame_config())?;
-        let context = config.order.checked_mul(config.n_visible)?;
-        let weights = context.checked_mul(config.n_visible.checked_add(config.n_hidden)?)?;
+        let frame = &config.frame;
+        let rbm = Rbm::<B>::parameter_count(frame)?;
+        let context = config.order.checked_mul(frame.n_visible)?;
+        let weights = context.checked_mul(frame.n_visible.checked_add(frame.n_hidden)?)?;
         rbm.checked_add(weights)
     }
 

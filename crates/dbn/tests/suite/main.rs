@@ -29,7 +29,7 @@ macro_rules! instantiate {
     };
 }
 
-/// The tests that run on every backend.
+/// The generic suite (run in full on `NdArray`).
 macro_rules! suite {
     ($($backend:tt)*) => {
         instantiate!($($backend)*;
@@ -60,8 +60,13 @@ mod autodiff_ndarray {
     );
 }
 
+/// The `Wgpu` pass: pre-training on `Wgpu` and fine-tuning on `Autodiff<Wgpu>`, and resuming a
+/// checkpointed pre-training there bit for bit. The rest of the suite is the same code on every
+/// backend and runs on `NdArray` (on a software Vulkan driver it takes minutes).
 mod wgpu {
-    suite!(ignored burn::backend::Wgpu);
+    instantiate!(ignored burn::backend::Wgpu;
+        persistence::resumed_pretraining_equals_uninterrupted,
+    );
 }
 
 mod autodiff_wgpu {

@@ -7,6 +7,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rbm_burn::{
     sequence_windows, ContrastiveDivergence, ContrastiveDivergenceConfig, Crbm, CrbmConfig, Rbm,
+    RbmConfig,
 };
 
 use crate::common::*;
@@ -212,8 +213,7 @@ fn rotating_sequences<B: Backend>(
 pub fn crbm_learns_a_sequence_that_depends_on_its_past<B: Backend>(device: &B::Device) {
     let train = sequence_windows(&rotating_sequences::<B>(30, 40, 51, device), 1).unwrap();
     let test = sequence_windows(&rotating_sequences::<B>(5, 40, 52, device), 1).unwrap();
-    let crbm = CrbmConfig::new(UNITS, 8, 1)
-        .with_weight_std(0.1)
+    let crbm = CrbmConfig::new(RbmConfig::new(UNITS, 8).with_weight_std(0.1), 1)
         .init::<B>(device)
         .unwrap();
     let (crbm, history) = ContrastiveDivergenceConfig::new()
@@ -330,8 +330,7 @@ pub fn crbm_saves_and_resumes_exactly<B: Backend>(device: &B::Device) {
         .with_batch_size(16)
         .with_epochs(4)
         .with_sparsity(Some(rbm_burn::SparsityConfig::new(0.2, 0.1)));
-    let start = CrbmConfig::new(UNITS, 6, 2)
-        .with_weight_std(0.1)
+    let start = CrbmConfig::new(RbmConfig::new(UNITS, 6).with_weight_std(0.1), 2)
         .init::<B>(device)
         .unwrap();
     let (whole, _) = config
