@@ -41,7 +41,7 @@ use crate::model::{CdModel, Phase};
 use crate::params::{self, value_param};
 use crate::persist::{load_model, save_model, value_records};
 use crate::rbm::{check_sigma, penalised, Rbm, RbmConfig};
-use crate::units::{HiddenUnits, VisibleUnits};
+use crate::units::VisibleUnits;
 
 /// Configuration of a [`Crbm`]: the RBM over one frame, and how many frames of context shift
 /// its biases.
