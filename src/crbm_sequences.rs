@@ -169,6 +169,7 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
     };
     let (crbm, _) = learner.fit_with(crbm, &train_windows, None, &mut report_epoch)?;
     let seconds = started.elapsed().as_secs_f64();
+    println!("training took {seconds:.1} s");
 
     let (frame, context) = (
         test_windows.clone().narrow(1, 0, args.joints),
