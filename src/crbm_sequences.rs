@@ -24,7 +24,7 @@ use crate::images::{save_grid_png, Scale};
 /// Train a conditional RBM on generated motion sequences and compare its one-step predictions
 /// with simple baselines.
 #[derive(Parser, Debug, Clone)]
-#[command(version, about)]
+#[command(version)]
 pub struct Args {
     /// Training sequences.
     #[arg(long, default_value_t = 60)]

@@ -37,7 +37,7 @@ pub enum Preset {
 /// Pre-train a DBN on MNIST, fine-tune it as a classifier, and compare it with the same MLP
 /// trained from random initialisation.
 #[derive(Parser, Debug, Clone)]
-#[command(version, about)]
+#[command(version)]
 pub struct Args {
     /// The data: `--data-dir`, `--train-limit`, `--test-limit`.
     #[command(flatten)]

@@ -29,7 +29,7 @@ use crate::plots::{save_panels_svg, Panel, Series};
 /// Train an RBM on binarised MNIST, measure its AIS test log-likelihood, and use it to sample,
 /// inpaint and denoise.
 #[derive(Parser, Debug, Clone)]
-#[command(version, about)]
+#[command(version)]
 pub struct Args {
     /// The data: `--data-dir`, `--train-limit`, `--test-limit`.
     #[command(flatten)]
