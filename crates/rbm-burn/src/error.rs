@@ -118,6 +118,17 @@ pub enum RbmError {
         row: Option<usize>,
     },
 
+    /// A class label outside `0..n_classes`.
+    #[error("label {label} in row {row} is not a class: there are {n_classes} classes (0 to {})", n_classes - 1)]
+    InvalidLabel {
+        /// The offending label.
+        label: usize,
+        /// The number of classes.
+        n_classes: usize,
+        /// Its row (0-based).
+        row: usize,
+    },
+
     /// An operation that these unit types do not define was asked for.
     #[error("{operation} is not available for {units}")]
     UnsupportedUnits {

@@ -81,6 +81,7 @@
 pub mod ais;
 pub mod cd;
 pub mod chains;
+pub mod class_rbm;
 mod container;
 pub mod crbm;
 pub mod data;
@@ -107,6 +108,7 @@ pub use cd::{
     UpdatePath,
 };
 pub use chains::{ChainOutput, FillInConfig, GibbsChainConfig};
+pub use class_rbm::{ClassRbm, ClassRbmConfig, Objective};
 pub use crbm::{sequence_windows, Crbm, CrbmConfig};
 pub use data::{rows_to_tensor, DatasetSource, TrainingData};
 pub use error::{RbmError, Result};

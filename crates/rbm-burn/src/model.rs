@@ -13,7 +13,8 @@
 //!
 //! Training rows are one tensor per batch, `[rows, row_width]`: the visible units, followed by
 //! whatever else the model conditions on (the previous frames of a conditional RBM). The
-//! models of this crate: [`crate::Rbm`] (every unit type) and [`crate::Crbm`].
+//! models of this crate: [`crate::Rbm`] (every unit type), [`crate::Crbm`] and
+//! [`crate::ClassRbm`].
 
 use burn::module::Module;
 use burn::record::Record;
@@ -83,6 +84,14 @@ pub trait CdModel<B: Backend>: Module<B> + Sized + 'static {
 
     /// The unit type that every column of a training row must be valid for (the data checks).
     fn row_units(&self) -> VisibleUnits;
+
+    /// Whether [`Self::statistics`] reads the model phase. A model trained by an exact
+    /// gradient that needs no samples (the discriminative objective of
+    /// [`crate::ClassRbm`]) returns `false`: the learner then draws nothing and passes the
+    /// positive phase as the negative one. `true` by default.
+    fn samples_negative_phase(&self) -> bool {
+        true
+    }
 
     /// The positive phase: the rows' visible part and the hidden means given the rows.
     ///

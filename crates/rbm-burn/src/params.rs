@@ -148,6 +148,14 @@ pub(crate) fn detached<B: Backend, M: Module<B>>(module: &M) -> M {
     map_flat(module.clone(), false, |_, value| value)
 }
 
+/// The sum of two values of one module type, parameter by parameter, as plain values.
+pub(crate) fn add<B: Backend, M: Module<B>>(a: M, b: M) -> M {
+    let mut others = into_flat(b).into_iter();
+    map_flat(a, false, |_, value| {
+        value + others.next().expect("one value per parameter")
+    })
+}
+
 /// One momentum step of every parameter: `v ← μ v + s − c w`, with the weight decay `c` on
 /// parameters of rank 2 and more (weights, not biases or standard deviations), then
 /// `w ← w + v`. Returns the new parameters (with the gradient requirement of the old ones),

@@ -619,6 +619,21 @@ impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
     ) -> M {
         let persistent = self.config.persistent;
         let positive = params.positive_phase(batch);
+        let penalty = match &self.config.sparsity {
+            Some(sparsity) if apply_sparsity => {
+                let current = crate::units::column_mean(positive.hidden.clone());
+                let activity = match state.hidden_activity.take() {
+                    Some(previous) => previous * sparsity.decay + current * (1.0 - sparsity.decay),
+                    None => current,
+                };
+                state.hidden_activity = Some(activity.clone());
+                Some((activity - sparsity.target) * sparsity.cost)
+            }
+            _ => None,
+        };
+        if !params.samples_negative_phase() {
+            return params.statistics(batch, &positive, &positive, penalty.as_ref(), scale);
+        }
         let chains = if persistent {
             state.chains.take()
         } else {
@@ -645,18 +660,6 @@ impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
             state.chains = hidden;
         }
         let negative = negative.expect("k >= 1 is validated");
-        let penalty = match &self.config.sparsity {
-            Some(sparsity) if apply_sparsity => {
-                let current = crate::units::column_mean(positive.hidden.clone());
-                let activity = match state.hidden_activity.take() {
-                    Some(previous) => previous * sparsity.decay + current * (1.0 - sparsity.decay),
-                    None => current,
-                };
-                state.hidden_activity = Some(activity.clone());
-                Some((activity - sparsity.target) * sparsity.cost)
-            }
-            _ => None,
-        };
         params.statistics(batch, &positive, &negative, penalty.as_ref(), scale)
     }
 

@@ -5,6 +5,7 @@
 //! ignored by default: `cargo test --workspace --tests -- --ignored wgpu::` runs them, from the
 //! same build as the plain `cargo test`.
 
+mod classification;
 mod common;
 mod conditional;
 mod errors;
@@ -76,6 +77,9 @@ macro_rules! suite {
             units::unit_types_round_trip,
             conditional::crbm_with_a_fixed_context_is_a_shifted_rbm,
             conditional::sequence_windows_are_frames_with_their_pasts,
+            classification::class_rbm_probabilities_match_enumeration,
+            classification::class_rbm_discriminative_gradient_matches_finite_differences,
+            classification::class_rbm_inputs_are_checked,
         );
     };
 }
@@ -86,7 +90,8 @@ mod ndarray {
     // every backend, and the Wgpu pass checks the numerics (`agrees_with_ndarray`,
     // `ais_agrees_with_ndarray`) and learning (the unit-type tests). AIS against enumeration
     // with the full 14 500-step schedule, 2^24 states, 13 500 small CD/PCD updates, the fused
-    // host update (NdArray's own), and the conditional RBM's gradient, learning and resume.
+    // host update (NdArray's own), and the conditional and classification RBMs' gradients,
+    // learning and resume.
     instantiate!(burn::backend::NdArray;
         generative::ais_matches_the_exact_log_partition,
         generative::ais_handles_gaussian_and_softmax_units,
@@ -97,6 +102,9 @@ mod ndarray {
         conditional::crbm_cd_k_matches_the_exact_gradient,
         conditional::crbm_learns_a_sequence_that_depends_on_its_past,
         conditional::crbm_saves_and_resumes_exactly,
+        classification::class_rbm_cd_k_matches_the_generative_gradient,
+        classification::class_rbm_learns_noisy_prototypes,
+        classification::class_rbm_saves_and_resumes_exactly,
     );
 }
 
@@ -123,6 +131,8 @@ mod wgpu {
         units::relu_free_energy_is_the_stepped_sigmoid_series,
         learning::cd_k_matches_the_exact_gradient,
         conditional::crbm_with_a_fixed_context_is_a_shifted_rbm,
+        classification::class_rbm_probabilities_match_enumeration,
+        classification::class_rbm_discriminative_gradient_matches_finite_differences,
         persistence::resumed_training_equals_uninterrupted_training,
     );
 }
