@@ -11,6 +11,7 @@
 
 pub mod bars_and_stripes;
 pub mod cd_stream;
+pub mod class_rbm_mnist;
 pub mod cli;
 pub mod crbm_sequences;
 pub mod dbn_mnist;

@@ -3,6 +3,7 @@
 //! real `dbn_mnist` process killed and resumed).
 
 mod bad_inputs;
+mod class_rbm_mnist_smoke;
 mod dbn_mnist_smoke;
 mod dbn_resume;
 mod idx_properties;

@@ -83,6 +83,7 @@ pub mod cd;
 pub mod chains;
 pub mod class_rbm;
 mod container;
+pub mod conv_rbm;
 pub mod crbm;
 pub mod data;
 pub mod error;
@@ -109,6 +110,7 @@ pub use cd::{
 };
 pub use chains::{ChainOutput, FillInConfig, GibbsChainConfig};
 pub use class_rbm::{ClassRbm, ClassRbmConfig, Objective};
+pub use conv_rbm::{ConvRbm, ConvRbmConfig};
 pub use crbm::{sequence_windows, Crbm, CrbmConfig};
 pub use data::{rows_to_tensor, DatasetSource, TrainingData};
 pub use error::{RbmError, Result};

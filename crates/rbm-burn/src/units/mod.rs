@@ -46,7 +46,7 @@ use crate::error::Result;
 mod bernoulli;
 mod gaussian;
 mod relu;
-mod softmax;
+pub(crate) mod softmax;
 
 pub use bernoulli::{Bernoulli, VISIBLE_BIAS_PROBABILITY_CLIP};
 pub use gaussian::Gaussian;

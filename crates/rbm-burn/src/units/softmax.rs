@@ -213,7 +213,7 @@ pub(super) fn check_row(values: &[f32], row: usize, group_size: usize) -> Result
 ///
 /// # Shapes
 /// - `probs`: `[batch, n_visible]`, output: the same, one-hot per group
-fn categorical<B: Backend, R: Rng + ?Sized>(
+pub(crate) fn categorical<B: Backend, R: Rng + ?Sized>(
     probs: Tensor<B, 2>,
     group_size: usize,
     rng: &mut R,

@@ -8,6 +8,7 @@
 mod classification;
 mod common;
 mod conditional;
+mod convolution;
 mod errors;
 mod exact;
 mod generative;
@@ -80,6 +81,9 @@ macro_rules! suite {
             classification::class_rbm_probabilities_match_enumeration,
             classification::class_rbm_discriminative_gradient_matches_finite_differences,
             classification::class_rbm_inputs_are_checked,
+            convolution::conv_rbm_with_single_unit_blocks_is_the_tied_dense_rbm,
+            convolution::probabilistic_max_pooling_matches_block_enumeration,
+            convolution::conv_rbm_saves_resumes_and_checks_shapes,
         );
     };
 }
@@ -105,6 +109,7 @@ mod ndarray {
         classification::class_rbm_cd_k_matches_the_generative_gradient,
         classification::class_rbm_learns_noisy_prototypes,
         classification::class_rbm_saves_and_resumes_exactly,
+        convolution::conv_rbm_learns_strokes,
     );
 }
 
@@ -133,6 +138,8 @@ mod wgpu {
         conditional::crbm_with_a_fixed_context_is_a_shifted_rbm,
         classification::class_rbm_probabilities_match_enumeration,
         classification::class_rbm_discriminative_gradient_matches_finite_differences,
+        convolution::conv_rbm_with_single_unit_blocks_is_the_tied_dense_rbm,
+        convolution::probabilistic_max_pooling_matches_block_enumeration,
         persistence::resumed_training_equals_uninterrupted_training,
     );
 }
