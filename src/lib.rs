@@ -13,6 +13,7 @@ pub mod bars_and_stripes;
 pub mod cd_stream;
 pub mod class_rbm_mnist;
 pub mod cli;
+pub mod conv_rbm_mnist;
 pub mod crbm_sequences;
 pub mod dbn_mnist;
 pub mod files;

@@ -11,8 +11,8 @@ use std::error::Error;
 
 use crate::cli::BackendChoice;
 use crate::{
-    bars_and_stripes, cd_stream, class_rbm_mnist, crbm_sequences, dbn_mnist, rbm_features,
-    rbm_gaussian_mnist, rbm_mnist, rbm_ratings,
+    bars_and_stripes, cd_stream, class_rbm_mnist, conv_rbm_mnist, crbm_sequences, dbn_mnist,
+    rbm_features, rbm_gaussian_mnist, rbm_mnist, rbm_ratings,
 };
 
 /// Calls `$module::run::<B>(args…, &device)` for the backend `$choice` names, with its default device;
@@ -57,6 +57,16 @@ pub fn class_rbm_mnist(
     args: &class_rbm_mnist::Args,
 ) -> Result<Vec<class_rbm_mnist::ObjectiveResult>, Box<dyn Error>> {
     on_backend!(args.backend, class_rbm_mnist, (args))
+}
+
+/// `examples/conv_rbm_mnist.rs` ([`conv_rbm_mnist::run`]).
+///
+/// # Errors
+/// As [`conv_rbm_mnist::run`].
+pub fn conv_rbm_mnist(
+    args: &conv_rbm_mnist::Args,
+) -> Result<conv_rbm_mnist::Report, Box<dyn Error>> {
+    on_backend!(args.backend, conv_rbm_mnist, (args))
 }
 
 /// `examples/crbm_sequences.rs` ([`crbm_sequences::run`]).

@@ -48,8 +48,11 @@ pub struct Args {
     pub backend: BackendChoice,
 }
 
-/// Maps every row of `data` through `f` in batches, keeping the labels.
-fn map_features<B: Backend>(
+/// Maps every row of `data` through `f` in batches of 1000, keeping the labels.
+///
+/// # Errors
+/// Features that cannot be read back, or rows of different widths.
+pub fn map_features<B: Backend>(
     data: &ClassDataset,
     device: &B::Device,
     f: impl Fn(burn::tensor::Tensor<B, 2>) -> burn::tensor::Tensor<B, 2>,
@@ -72,15 +75,33 @@ fn map_features<B: Backend>(
     Ok(ClassDataset::new(values, width, data.labels().to_vec())?)
 }
 
-fn linear_classifier<B: Backend>(
+/// How the linear (softmax) classifiers of the feature examples are trained.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClassifierSettings {
+    /// Epochs.
+    pub epochs: usize,
+    /// Examples per update.
+    pub batch_size: usize,
+    /// Adam learning rate.
+    pub learning_rate: f64,
+    /// Seed of the weights and of the example order.
+    pub seed: u64,
+}
+
+/// Trains a linear softmax classifier on `train`, printing each epoch under `name`, and
+/// returns its test accuracy after the last epoch.
+///
+/// # Errors
+/// Training that fails (invalid settings, mismatched widths).
+pub fn linear_classifier<B: Backend>(
     name: &str,
-    args: &Args,
+    settings: ClassifierSettings,
     train: ClassDataset,
     test: &ClassDataset,
     device: &B::Device,
 ) -> Result<f64, Box<dyn Error>> {
     let model = MlpConfig::new(vec![train.width()], 10)
-        .with_seed(args.seed)
+        .with_seed(settings.seed)
         .init::<Autodiff<B>>(device)?;
     let mut report = |m: &FineTuneMetrics| {
         println!(
@@ -91,10 +112,10 @@ fn linear_classifier<B: Backend>(
         );
     };
     let (_, history) = FineTuneConfig::new()
-        .with_epochs(args.classifier_epochs)
-        .with_batch_size(args.batch_size)
-        .with_learning_rate(args.classifier_learning_rate)
-        .with_seed(args.seed)
+        .with_epochs(settings.epochs)
+        .with_batch_size(settings.batch_size)
+        .with_learning_rate(settings.learning_rate)
+        .with_seed(settings.seed)
         .fit(model, train, Some(test as &dyn Dataset<_>), &mut report)?;
     Ok(history.last().and_then(|m| m.test_accuracy).unwrap_or(0.0))
 }
@@ -136,12 +157,18 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<(), Box<dyn Er
     };
     let (rbm, _) = learner.fit_with(rbm, &DatasetSource::new(train.clone()), None, &mut report)?;
 
+    let settings = ClassifierSettings {
+        epochs: args.classifier_epochs,
+        batch_size: args.batch_size,
+        learning_rate: args.classifier_learning_rate,
+        seed: args.seed,
+    };
     println!("logistic regression on RBM features:");
     let rbm_train = map_features::<B>(&train, device, |x| rbm.transform(x))?;
     let rbm_test = map_features::<B>(&test, device, |x| rbm.transform(x))?;
-    let on_features = linear_classifier::<B>("features", args, rbm_train, &rbm_test, device)?;
+    let on_features = linear_classifier::<B>("features", settings, rbm_train, &rbm_test, device)?;
     println!("logistic regression on raw pixels:");
-    let on_pixels = linear_classifier::<B>("pixels", args, train, &test, device)?;
+    let on_pixels = linear_classifier::<B>("pixels", settings, train, &test, device)?;
     println!(
         "test accuracy: RBM features + logistic regression {:.2}% | raw pixels + logistic regression {:.2}%",
         100.0 * on_features,

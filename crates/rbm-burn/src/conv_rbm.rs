@@ -30,6 +30,7 @@
 
 use burn::config::Config;
 use burn::module::{Module, Param};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::module::{conv2d, conv_transpose2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{activation, backend::Backend, Tensor, TensorData};
@@ -587,6 +588,55 @@ impl<B: Backend> ConvRbm<B> {
             VisibleUnits::Bernoulli => Ok(rbm),
             units => rbm.with_units(units, crate::HiddenUnits::Bernoulli),
         }
+    }
+
+    /// The pooled features of rows of flattened images, flattened in turn: the training rows
+    /// of a convolutional RBM stacked on this one ([`Self::stacked_config`]), a convolutional
+    /// DBN's next layer.
+    ///
+    /// # Shapes
+    /// - `rows`: `[n, C · H · W]`, output: `[n, K · (H − F + 1)/P · (W − F + 1)/P]`
+    ///
+    /// # Errors
+    /// [`RbmError::EmptyData`] or [`RbmError::WidthMismatch`].
+    pub fn pooled_rows(&self, rows: Tensor<B, 2>) -> error::Result<Tensor<B, 2>> {
+        let [n, width] = rows.dims();
+        if n == 0 {
+            return Err(RbmError::EmptyData);
+        }
+        if width != self.n_visible() {
+            return Err(RbmError::WidthMismatch {
+                expected: self.n_visible(),
+                actual: width,
+            });
+        }
+        let pooled = self.pool(self.images(rows))?;
+        let [k, h, w] = self.pooled_shape();
+        Ok(pooled.reshape([n, k * h * w]))
+    }
+
+    /// The config of a convolutional RBM stacked on this one: its images are this model's
+    /// pooled maps (`K` channels of binary pooling units), with `filters` new filters of
+    /// `filter_size` and pooling blocks of `pool`.
+    pub fn stacked_config(&self, filters: usize, filter_size: usize, pool: usize) -> ConvRbmConfig {
+        let [k, h, w] = self.pooled_shape();
+        ConvRbmConfig::new(k, h, w, filters, filter_size)
+            .with_pool(pool)
+            .with_weight_std(self.config.weight_std)
+            .with_seed(self.config.seed.wrapping_add(1))
+    }
+
+    /// The filters and the detection biases as a Burn `Conv2d` layer (stride 1, no padding),
+    /// for a network of your own: its output on images is the detection units' input `I`
+    /// (`σ(I)` their probabilities when `pool = 1`). The layer's parameters are copies with
+    /// fresh ids, trainable under `Autodiff<_>`.
+    pub fn to_conv2d(&self) -> Conv2d<B> {
+        let [k, c, f, _] = self.filters.dims();
+        let device = self.filters.val().device();
+        let mut conv = Conv2dConfig::new([c, k], [f, f]).init(&device);
+        conv.weight = Param::from_tensor(self.filters.val().detach());
+        conv.bias = Some(Param::from_tensor(self.hidden_bias.val().detach()));
+        conv
     }
 
     /// Saves the model (structure and parameters) to `path` atomically.

@@ -62,13 +62,18 @@ pub fn conv_rbm_with_single_unit_blocks_is_the_tied_dense_rbm<B: Backend>(device
     let visible = model.visible_means(hidden.clone()).unwrap();
     let expected = to_f64(dense.visible_probs(hidden.reshape([6, 36])));
     assert!(max_abs_diff(&to_f64(visible), &expected) < 1e-4);
-    let free = to_f64(model.free_energy(pictures).unwrap());
+    let free = to_f64(model.free_energy(pictures.clone()).unwrap());
     let expected = to_f64(dense.free_energy(flat.clone()));
     assert!(
         max_abs_diff(&free, &expected) < 1e-4,
         "{free:?} vs {expected:?}"
     );
     assert!(max_abs_diff(&to_f64(model.row_free_energy(&flat)), &expected) < 1e-4);
+    // Handed over to a Burn `Conv2d`, the filters give the detection inputs.
+    let conv = model.to_conv2d();
+    let from_conv = burn::tensor::activation::sigmoid(conv.forward(pictures.clone()));
+    let expected = to_f64(dense.hidden_probs(flat.clone()));
+    assert!(max_abs_diff(&to_f64(from_conv), &expected) < 1e-4);
 
     let small = random_model::<B>(&ConvRbmConfig::new(1, 4, 4, 2, 2), 103, device);
     let all: Vec<Vec<f64>> = states(16).collect();
@@ -247,6 +252,84 @@ pub fn conv_rbm_learns_strokes<B: Backend>(device: &B::Device) {
 }
 
 use burn::tensor::ElementConversion;
+
+/// A second convolutional layer trained on the pooled maps of the first (a convolutional DBN)
+/// models their structure beyond each unit's mean: the log-likelihood ratio it assigns to the
+/// pooled maps of held-out stroke images against those of the same images with their pixels
+/// scattered (a difference of free energies, in which `log Z` cancels) must exceed the ratio
+/// of the model of independent units with the training maps' means, which knows only the
+/// marginals.
+pub fn conv_rbm_stacks_on_pooled_maps<B: Backend>(device: &B::Device) {
+    let train = rows_tensor::<B>(&strokes(400, 131), device);
+    let learner = || {
+        ContrastiveDivergenceConfig::new()
+            .with_learning_rate(0.05)
+            .with_batch_size(20)
+            .with_epochs(10)
+            .with_weight_decay(0.0)
+            .init()
+            .unwrap()
+    };
+    let first = ConvRbmConfig::new(1, 8, 8, 4, 3)
+        .with_pool(2)
+        .with_weight_std(0.1)
+        .init::<B>(device)
+        .unwrap();
+    let (first, _) = learner().fit(first, &train).unwrap();
+    let pooled = first.pooled_rows(train).unwrap();
+    assert_eq!(pooled.dims(), [400, 4 * 3 * 3]);
+    let second = first.stacked_config(4, 2, 1).init::<B>(device).unwrap();
+    assert_eq!(second.image_shape(), [4, 3, 3]);
+    let (second, _) = learner().fit(second, &pooled).unwrap();
+    let test_rows = strokes(100, 132);
+    let mut rng = StdRng::seed_from_u64(133);
+    let scattered: Vec<Vec<f64>> = test_rows
+        .iter()
+        .map(|image| {
+            let mut shuffled = image.clone();
+            for i in (1..64).rev() {
+                shuffled.swap(i, rng.random_range(0..=i));
+            }
+            shuffled
+        })
+        .collect();
+    let means: Vec<f64> = to_f64(pooled.clone().mean_dim(0));
+    let up = |rows: &[Vec<f64>]| first.pooled_rows(rows_tensor::<B>(rows, device)).unwrap();
+    let mean_free = |rows: &[Vec<f64>]| {
+        let f = to_f64(second.row_free_energy(&up(rows)));
+        f.iter().sum::<f64>() / f.len() as f64
+    };
+    // −log p of independent units with these means (a cross-entropy for fractional maps).
+    let mean_independent = |rows: &[Vec<f64>]| {
+        let values = to_f64(up(rows));
+        let per_row = means.len();
+        let total: f64 = values
+            .iter()
+            .enumerate()
+            .map(|(i, &u)| {
+                let q = means[i % per_row].clamp(1e-6, 1.0 - 1e-6);
+                -(u * q.ln() + (1.0 - u) * (1.0 - q).ln())
+            })
+            .sum();
+        total / (values.len() / per_row) as f64
+    };
+    let gap = mean_free(&scattered) - mean_free(&test_rows);
+    let independent = mean_independent(&scattered) - mean_independent(&test_rows);
+    eprintln!(
+        "second layer: log-likelihood ratio {gap:.2} nats, independent units {independent:.2}"
+    );
+    assert!(
+        gap > independent && gap > 0.0,
+        "second layer {gap} vs independent units {independent}"
+    );
+    assert!(matches!(
+        first.pooled_rows(Tensor::<B, 2>::zeros([2, 63], device)),
+        Err(RbmError::WidthMismatch {
+            expected: 64,
+            actual: 63
+        })
+    ));
+}
 
 /// Training with PCD and sparsity, resumed from a checkpoint, ends bit for bit where the
 /// uninterrupted run ends; the file keeps the structure and every parameter; bad shapes are

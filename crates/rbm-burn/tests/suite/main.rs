@@ -110,6 +110,7 @@ mod ndarray {
         classification::class_rbm_learns_noisy_prototypes,
         classification::class_rbm_saves_and_resumes_exactly,
         convolution::conv_rbm_learns_strokes,
+        convolution::conv_rbm_stacks_on_pooled_maps,
     );
 }
 
