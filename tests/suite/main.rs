@@ -4,6 +4,7 @@
 
 mod bad_inputs;
 mod class_rbm_mnist_smoke;
+mod conv_rbm_mnist_smoke;
 mod dbn_mnist_smoke;
 mod dbn_resume;
 mod idx_properties;
