@@ -56,7 +56,7 @@ use crate::metrics::{pseudo_log_likelihood_of, reconstruction_error_of};
 use crate::model::{CdModel, Phase};
 use crate::params::{self, value_param};
 use crate::persist::{load_model, save_model, value_records};
-use crate::rbm::{check_sigma, penalised, Rbm, RbmConfig};
+use crate::rbm::{check_sigma, penalised, weighted_phases, Rbm, RbmConfig};
 use crate::units::{column_mean, HiddenUnits, Softmax, VisibleUnits};
 
 /// What training maximises (see the [module docs](self)).
@@ -496,7 +496,6 @@ impl<B: Backend> ClassRbm<B> {
         penalty: Option<&Tensor<B, 1>>,
         scale: f64,
     ) -> Self {
-        let (n, m) = (positive.visible.dims()[0], negative.visible.dims()[0]);
         let (inputs_0, labels_0) = self.split(&positive.visible);
         let (inputs_k, labels_k) = self.split(&negative.visible);
         let input_phase = |phase: &Phase<B>, inputs| Phase {
@@ -513,12 +512,10 @@ impl<B: Backend> ClassRbm<B> {
         );
         let label_weights = matmul(
             Tensor::cat(vec![labels_0.clone(), labels_k.clone()], 0).transpose(),
-            Tensor::cat(
-                vec![
-                    penalised(&positive.hidden, penalty) * (scale / n as f64),
-                    negative.hidden.clone() * (-scale / m as f64),
-                ],
-                0,
+            weighted_phases(
+                penalised(&positive.hidden, penalty),
+                negative.hidden.clone(),
+                scale,
             ),
         );
         let label_bias = (column_mean(labels_0) - column_mean(labels_k)) * scale;

@@ -43,7 +43,7 @@ use crate::metrics::pseudo_log_likelihood_of;
 use crate::model::{CdModel, Phase};
 use crate::params::{self, value_param};
 use crate::persist::{load_model, save_model, value_records};
-use crate::rbm::{penalised, Rbm};
+use crate::rbm::{penalised, weighted_phases, Rbm};
 use crate::sampling;
 use crate::units::{softmax::categorical, VisibleUnits};
 
@@ -737,13 +737,7 @@ impl<B: Backend> CdModel<B> for ConvRbm<B> {
     ) -> Self {
         let (n, m) = (positive.visible.dims()[0], negative.visible.dims()[0]);
         let data_hidden = penalised(&positive.hidden, penalty);
-        let hidden = Tensor::cat(
-            vec![
-                data_hidden.clone() * (scale / n as f64),
-                negative.hidden.clone() * (-scale / m as f64),
-            ],
-            0,
-        );
+        let hidden = weighted_phases(data_hidden, negative.hidden.clone(), scale);
         let images = self.images(Tensor::cat(
             vec![positive.visible.clone(), negative.visible.clone()],
             0,

@@ -40,7 +40,7 @@ use crate::metrics::{pseudo_log_likelihood_of, reconstruction_error_of};
 use crate::model::{CdModel, Phase};
 use crate::params::{self, value_param};
 use crate::persist::{load_model, save_model, value_records};
-use crate::rbm::{check_sigma, penalised, Rbm, RbmConfig};
+use crate::rbm::{check_sigma, penalised, weighted_phases, Rbm, RbmConfig};
 use crate::units::VisibleUnits;
 
 /// Configuration of a [`Crbm`]: the RBM over one frame, and how many frames of context shift
@@ -534,7 +534,7 @@ impl<B: Backend> CdModel<B> for Crbm<B> {
         scale: f64,
     ) -> Self {
         let (_, context) = self.split(rows);
-        let (n, m) = (positive.visible.dims()[0], negative.visible.dims()[0]);
+        let m = negative.visible.dims()[0];
         let negative_context = Self::chain_context(context.clone(), m);
         let [positive_shift, _] = self.shifts(&context);
         let [negative_shift, _] = self.shifts(&negative_context);
@@ -547,12 +547,7 @@ impl<B: Backend> CdModel<B> for Crbm<B> {
         );
         // [u₀; u_k]ᵀ [(ε/n) g₀; −(ε/m) g_k] for the visible (g = ∂(−E)/∂â) and hidden sides.
         let contexts = Tensor::cat(vec![context, negative_context], 0).transpose();
-        let stacked = |data: Tensor<B, 2>, model: Tensor<B, 2>| {
-            Tensor::cat(
-                vec![data * (scale / n as f64), model * (-scale / m as f64)],
-                0,
-            )
-        };
+        let stacked = |data, model| weighted_phases(data, model, scale);
         let visible = &self.rbm.visible;
         let autoregressive = matmul(
             contexts.clone(),

@@ -16,7 +16,7 @@ pub use crate::units::VISIBLE_BIAS_PROBABILITY_CLIP;
 
 mod training;
 
-pub(crate) use training::{check_sigma, penalised};
+pub(crate) use training::{check_sigma, penalised, weighted_phases};
 
 /// Configuration of an [`Rbm`].
 #[derive(Config, Debug, PartialEq)]

@@ -74,8 +74,6 @@ impl<B: Backend> Rbm<B> {
         penalty: Option<&Tensor<B, 1>>,
         scale: f64,
     ) -> Self {
-        let n = positive.visible.dims()[0] as f64;
-        let m = negative.visible.dims()[0] as f64;
         let data_hidden = penalised(&positive.hidden, penalty);
         let scaled = Tensor::cat(
             vec![
@@ -84,13 +82,7 @@ impl<B: Backend> Rbm<B> {
             ],
             0,
         );
-        let hidden = Tensor::cat(
-            vec![
-                data_hidden.clone() * (scale / n),
-                negative.hidden.clone() * (-scale / m),
-            ],
-            0,
-        );
+        let hidden = weighted_phases(data_hidden.clone(), negative.hidden.clone(), scale);
         let weights = matmul(scaled.transpose(), hidden);
         let fields = self.visible.needs_field().then(|| {
             let transposed = self.weights.val().transpose();
@@ -112,6 +104,20 @@ impl<B: Backend> Rbm<B> {
                 .gradient([data_hidden, negative.hidden.clone()], scale),
         }
     }
+}
+
+/// `[(ε/n) data; −(ε/m) model]`: the rows of both phases stacked, each weighted so that one
+/// product with the stacked other factor gives `ε (⟨·⟩_data − ⟨·⟩_model)`.
+///
+/// # Shapes
+/// - `data`: `[n, d]`, `model`: `[m, d]`, output: `[n + m, d]`
+pub(crate) fn weighted_phases<B: Backend>(
+    data: Tensor<B, 2>,
+    model: Tensor<B, 2>,
+    scale: f64,
+) -> Tensor<B, 2> {
+    let (n, m) = (data.dims()[0] as f64, model.dims()[0] as f64);
+    Tensor::cat(vec![data * (scale / n), model * (-scale / m)], 0)
 }
 
 /// `hidden` with `penalty` subtracted from every row.

@@ -192,6 +192,22 @@ fn strokes(count: usize, seed: u64) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// The images with their pixels shuffled (a Fisher–Yates shuffle per image): the same number
+/// of on pixels, no strokes.
+fn scattered(images: &[Vec<f64>], seed: u64) -> Vec<Vec<f64>> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    images
+        .iter()
+        .map(|image| {
+            let mut shuffled = image.clone();
+            for i in (1..shuffled.len()).rev() {
+                shuffled.swap(i, rng.random_range(0..=i));
+            }
+            shuffled
+        })
+        .collect()
+}
+
 /// A convolutional RBM learns strokes. Held-out stroke images are compared with the same
 /// images' pixels scattered at random (the same number of on pixels): a model of independent
 /// pixels, or one that learned nothing about shapes, gives both the same free energy on
@@ -202,17 +218,7 @@ fn strokes(count: usize, seed: u64) -> Vec<Vec<f64>> {
 pub fn conv_rbm_learns_strokes<B: Backend>(device: &B::Device) {
     let train = rows_tensor::<B>(&strokes(600, 111), device);
     let test_rows = strokes(200, 112);
-    let mut rng = StdRng::seed_from_u64(113);
-    let scattered_rows: Vec<Vec<f64>> = test_rows
-        .iter()
-        .map(|image| {
-            let mut shuffled = image.clone();
-            for i in (1..64).rev() {
-                shuffled.swap(i, rng.random_range(0..=i));
-            }
-            shuffled
-        })
-        .collect();
+    let scattered_rows = scattered(&test_rows, 113);
     let model = ConvRbmConfig::new(1, 8, 8, 6, 3)
         .with_pool(2)
         .with_weight_std(0.1)
@@ -282,17 +288,7 @@ pub fn conv_rbm_stacks_on_pooled_maps<B: Backend>(device: &B::Device) {
     assert_eq!(second.image_shape(), [4, 3, 3]);
     let (second, _) = learner().fit(second, &pooled).unwrap();
     let test_rows = strokes(100, 132);
-    let mut rng = StdRng::seed_from_u64(133);
-    let scattered: Vec<Vec<f64>> = test_rows
-        .iter()
-        .map(|image| {
-            let mut shuffled = image.clone();
-            for i in (1..64).rev() {
-                shuffled.swap(i, rng.random_range(0..=i));
-            }
-            shuffled
-        })
-        .collect();
+    let scattered = scattered(&test_rows, 133);
     let means: Vec<f64> = to_f64(pooled.clone().mean_dim(0));
     let up = |rows: &[Vec<f64>]| first.pooled_rows(rows_tensor::<B>(rows, device)).unwrap();
     let mean_free = |rows: &[Vec<f64>]| {
