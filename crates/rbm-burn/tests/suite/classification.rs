@@ -8,7 +8,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rbm_burn::{
     CdModel, ClassRbm, ClassRbmConfig, ContrastiveDivergence, ContrastiveDivergenceConfig,
-    HiddenUnits, Objective, Rbm, RbmConfig, RbmError,
+    HiddenUnits, Objective, Rbm, RbmConfig, RbmError, VisibleUnits,
 };
 
 use crate::common::*;
@@ -481,6 +481,49 @@ pub fn class_rbm_inputs_are_checked<B: Backend>(device: &B::Device) {
         Err(RbmError::WidthMismatch {
             expected: 7,
             actual: 4
+        })
+    ));
+    let learned_sigma =
+        RbmConfig::new(4, 3).with_visible_units(VisibleUnits::Gaussian { learn_sigma: true });
+    assert!(ClassRbmConfig::new(learned_sigma.clone(), 3)
+        .init::<B>(device)
+        .is_ok());
+    assert!(matches!(
+        ClassRbmConfig::new(learned_sigma, 3)
+            .with_objective(Objective::Discriminative)
+            .init::<B>(device),
+        Err(RbmError::UnsupportedUnits { .. })
+    ));
+    assert!(matches!(
+        ClassRbmConfig::new(
+            RbmConfig::new(4, 3).with_visible_units(VisibleUnits::Softmax { group_size: 2 }),
+            3
+        )
+        .init::<B>(device),
+        Err(RbmError::UnsupportedUnits { .. })
+    ));
+    let rbm = RbmConfig::new(4, 3).init::<B>(device).unwrap();
+    let parts = |classes: usize, hidden: usize, biases: usize| {
+        ClassRbm::from_parts(
+            rbm.clone(),
+            Tensor::zeros([classes, hidden], device),
+            Tensor::zeros([biases], device),
+            Objective::Generative,
+        )
+    };
+    assert!(parts(3, 3, 3).is_ok());
+    assert!(
+        matches!(parts(3, 4, 3), Err(RbmError::ShapeMismatch { what, .. }) if what.starts_with("label_weights"))
+    );
+    assert!(matches!(
+        parts(1, 3, 1),
+        Err(RbmError::ShapeMismatch { .. })
+    ));
+    assert!(matches!(
+        parts(3, 3, 2),
+        Err(RbmError::ShapeMismatch {
+            what: "label_bias",
+            ..
         })
     ));
 }

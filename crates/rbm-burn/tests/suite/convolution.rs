@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rbm_burn::{
     CdModel, ContrastiveDivergence, ContrastiveDivergenceConfig, ConvRbm, ConvRbmConfig, Rbm,
-    RbmError,
+    RbmError, VisibleUnits,
 };
 
 use crate::common::*;
@@ -392,5 +392,82 @@ pub fn conv_rbm_saves_resumes_and_checks_shapes<B: Backend>(device: &B::Device) 
             name: "filter_size",
             ..
         })
+    ));
+    assert!(matches!(
+        ConvRbmConfig::new(1, 8, 8, 0, 3).init::<B>(device),
+        Err(RbmError::InvalidHyperparameter {
+            name: "filters",
+            ..
+        })
+    ));
+    assert!(matches!(
+        ConvRbmConfig::new(1, 8, 8, 3, 3)
+            .with_weight_std(f64::NAN)
+            .init::<B>(device),
+        Err(RbmError::InvalidHyperparameter {
+            name: "weight_std",
+            ..
+        })
+    ));
+    assert!(matches!(
+        ConvRbmConfig::new(1, usize::MAX / 2, 8, 3, 3).init::<B>(device),
+        Err(RbmError::InvalidHyperparameter { name: "height", .. })
+    ));
+    for units in [
+        VisibleUnits::Softmax { group_size: 2 },
+        VisibleUnits::Gaussian { learn_sigma: true },
+    ] {
+        assert!(matches!(
+            ConvRbmConfig::new(1, 8, 8, 3, 3)
+                .with_visible_units(units)
+                .init::<B>(device),
+            Err(RbmError::UnsupportedUnits { .. })
+        ));
+    }
+    let config = whole.config();
+    let parts = |filter: usize, hidden: usize| {
+        ConvRbm::<B>::from_tensors(
+            &config,
+            Tensor::zeros([3, 1, filter, filter], device),
+            Tensor::zeros([1], device),
+            Tensor::zeros([hidden], device),
+        )
+    };
+    assert!(parts(3, 3).is_ok());
+    assert!(matches!(
+        parts(2, 3),
+        Err(RbmError::ShapeMismatch {
+            what: "filters",
+            ..
+        })
+    ));
+    assert!(matches!(
+        parts(3, 4),
+        Err(RbmError::ShapeMismatch {
+            what: "hidden_bias",
+            ..
+        })
+    ));
+    assert!(matches!(
+        whole.pool(Tensor::<B, 4>::zeros([0, 1, 8, 8], device)),
+        Err(RbmError::EmptyData)
+    ));
+    assert!(matches!(
+        whole.visible_means(Tensor::<B, 4>::zeros([2, 3, 5, 6], device)),
+        Err(RbmError::ShapeMismatch { .. })
+    ));
+    assert!(matches!(
+        whole.energy(
+            Tensor::<B, 4>::zeros([2, 1, 8, 8], device),
+            Tensor::<B, 4>::zeros([3, 3, 6, 6], device)
+        ),
+        Err(RbmError::ShapeMismatch { .. })
+    ));
+    let big = ConvRbmConfig::new(1, 100, 100, 8, 3)
+        .init::<B>(device)
+        .unwrap();
+    assert!(matches!(
+        big.tied_rbm(),
+        Err(RbmError::InvalidHyperparameter { .. })
     ));
 }
