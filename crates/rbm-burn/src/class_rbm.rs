@@ -43,7 +43,7 @@
 
 use burn::config::Config;
 use burn::module::{Module, Param};
-use burn::tensor::{activation, backend::Backend, Int, Tensor, TensorData};
+use burn::tensor::{activation, backend::Backend, ElementConversion, Int, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
@@ -409,7 +409,6 @@ impl<B: Backend> ClassRbm<B> {
             .int()
             .sum()
             .into_scalar();
-        use burn::tensor::ElementConversion;
         Ok(1.0 - hits.elem::<f64>() / n as f64)
     }
 

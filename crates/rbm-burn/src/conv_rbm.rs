@@ -556,14 +556,17 @@ impl<B: Backend> ConvRbm<B> {
     /// being on together.
     ///
     /// # Errors
-    /// [`RbmError::InvalidHyperparameter`] for a dense matrix of more than 2²⁶ entries.
+    /// [`RbmError::InvalidHyperparameter`] when the dense matrix, or the `[C·H·W, C·H·W]`
+    /// identity it is computed from, would have more than 2²⁶ entries.
     pub fn tied_rbm(&self) -> error::Result<Rbm<B>> {
         let (v, h) = (self.n_visible(), self.n_hidden());
-        if v.saturating_mul(h) > 1 << 26 {
+        // The dense matrix, and the identity of basis images it is computed from.
+        if v.saturating_mul(v.max(h)) > 1 << 26 {
             return Err(RbmError::InvalidHyperparameter {
                 name: "height",
                 value: self.config.height.to_string(),
-                reason: "the tied dense matrix would have more than 2^26 entries",
+                reason:
+                    "the tied dense matrix (or its basis images) would have more than 2^26 entries",
             });
         }
         let model = params::detached(self);
