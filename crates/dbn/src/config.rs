@@ -71,14 +71,6 @@ impl DbnConfig {
         if let Some(layer) = self.layers.iter().position(|&n| n == 0) {
             return Err(DbnError::ZeroLayerSize { layer });
         }
-        let n = self.n_rbms();
-        if self.cd.len() != 1 && self.cd.len() != n {
-            return Err(DbnError::LayerCount {
-                what: "cd",
-                expected: n,
-                actual: self.cd.len(),
-            });
-        }
         if !(self.weight_std.is_finite() && self.weight_std >= 0.0) {
             return Err(invalid(
                 "weight_std",
@@ -86,11 +78,7 @@ impl DbnConfig {
                 "must be finite and non-negative",
             ));
         }
-        for layer in 0..n {
-            self.layer_cd(layer)
-                .validate()
-                .map_err(|source| DbnError::Layer { layer, source })?;
-        }
+        validate_cd(&self.cd, self.n_rbms())?;
         self.visible_units
             .validate(self.layers[0])
             .map_err(|source| DbnError::Layer { layer: 0, source })
@@ -101,9 +89,7 @@ impl DbnConfig {
     /// # Panics
     /// If `cd` is empty; [`Self::validate`] rejects that.
     pub fn layer_cd(&self, layer: usize) -> ContrastiveDivergenceConfig {
-        let cd = self.cd.get(layer).unwrap_or(&self.cd[0]).clone();
-        let seed = cd.seed.wrapping_add(layer as u64);
-        cd.with_seed(seed)
+        layer_cd(&self.cd, layer)
     }
 
     /// The configuration of RBM `layer` (`layers[layer]` visible, `layers[layer + 1]` hidden).
@@ -134,4 +120,39 @@ impl DbnConfig {
             .collect::<crate::Result<Vec<_>>>()?;
         Dbn::from_layers(layers)
     }
+}
+
+/// Layer `layer`'s entry of learner settings `cd` (its own, or the one shared), with its seed
+/// offset by `layer`.
+///
+/// # Panics
+/// If `cd` is empty; [`validate_cd`] rejects that.
+pub(crate) fn layer_cd(
+    cd: &[ContrastiveDivergenceConfig],
+    layer: usize,
+) -> ContrastiveDivergenceConfig {
+    let cd = cd.get(layer).unwrap_or(&cd[0]).clone();
+    let seed = cd.seed.wrapping_add(layer as u64);
+    cd.with_seed(seed)
+}
+
+/// Checks learner settings `cd` for a stack of `n` layers: one shared entry or one per layer,
+/// each valid.
+///
+/// # Errors
+/// [`DbnError::LayerCount`], and the learners' own errors as [`DbnError::Layer`].
+pub(crate) fn validate_cd(cd: &[ContrastiveDivergenceConfig], n: usize) -> crate::Result<()> {
+    if cd.len() != 1 && cd.len() != n {
+        return Err(DbnError::LayerCount {
+            what: "cd",
+            expected: n,
+            actual: cd.len(),
+        });
+    }
+    for layer in 0..n {
+        layer_cd(cd, layer)
+            .validate()
+            .map_err(|source| DbnError::Layer { layer, source })?;
+    }
+    Ok(())
 }

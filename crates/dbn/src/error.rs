@@ -6,10 +6,11 @@ use thiserror::Error;
 /// Everything that can go wrong building, pre-training, handing over or fine-tuning a DBN.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum DbnError {
-    /// The layer sizes name fewer than two layers, so there is no RBM to stack.
-    #[error("a DBN needs at least two layer sizes (the input and one hidden layer), got {got}")]
+    /// No hidden layer above the input, so there is no RBM to stack (a DBN's layer sizes
+    /// name fewer than two layers, or a convolutional DBN has no layers).
+    #[error("a DBN needs at least one hidden layer above its input, got {got} layer size(s) counting the input")]
     NoLayers {
-        /// How many sizes were given.
+        /// How many layer sizes were given, counting the input.
         got: usize,
     },
     /// A layer has no units.
@@ -54,9 +55,10 @@ pub enum DbnError {
         /// The number of RBM layers.
         n_layers: usize,
     },
-    /// A `Linear` layer handed in has no bias, so it cannot take the RBM's hidden bias.
+    /// A `Linear` or `Conv2d` layer handed in has no bias, so it cannot take the RBM's
+    /// hidden bias.
     #[error(
-        "the `Linear` layer for RBM layer {layer} has no bias; build it with `with_bias(true)`"
+        "the layer handed in for RBM layer {layer} has no bias; build it with `with_bias(true)`"
     )]
     MissingBias {
         /// Index of the RBM layer.

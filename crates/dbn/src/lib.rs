@@ -62,6 +62,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod conv;
 pub mod data;
 pub mod dbn;
 pub mod error;
@@ -70,8 +71,10 @@ pub mod mlp;
 mod observer;
 pub mod pretrain;
 mod propagate;
+mod stack;
 
 pub use config::{DbnConfig, PassUp};
+pub use conv::{ConvDbn, ConvDbnConfig, ConvLayerConfig};
 pub use data::{check_dataset, ClassBatch, ClassBatcher, ClassDataset, ClassItem};
 pub use dbn::Dbn;
 pub use error::{DbnError, Result};

@@ -105,7 +105,10 @@ fn linear_from<B: Backend>(weight: Tensor<B, 2>, bias: Tensor<B, 1>) -> Linear<B
 /// tensor cannot track gradients there), and `from_inner` keeps that flag, which would freeze
 /// the hand-over's weights. A lazily initialised parameter carries the flag explicitly, as
 /// Burn's own `Linear` initialisation does.
-fn trainable<B: Backend, const D: usize>(id: ParamId, value: Tensor<B, D>) -> Param<Tensor<B, D>> {
+pub(crate) fn trainable<B: Backend, const D: usize>(
+    id: ParamId,
+    value: Tensor<B, D>,
+) -> Param<Tensor<B, D>> {
     let (device, shape) = (value.device(), value.shape());
     Param::uninitialized(
         id,

@@ -1,4 +1,5 @@
-//! The greedy layer-wise pre-training loop, its checkpoints and resuming from them.
+//! Greedy layer-wise pre-training of a [`Dbn`], its checkpoints and resuming from them (the
+//! loop itself, shared with the convolutional DBN, is `crate::stack`'s).
 //!
 //! A pre-training checkpoint holds the whole stack (the layers below trained, the layer in
 //! training as far as it got, the layers above untouched), which layer is in training, its
@@ -9,36 +10,24 @@
 //! change the updates either. Resuming from the checkpoint written after an epoch therefore
 //! repeats exactly the updates of an uninterrupted run.
 
-use std::cell::RefCell;
 use std::path::Path;
 
 use burn::record::{PrecisionSettings, Record};
 use burn::tensor::backend::Backend;
-use rand::rngs::Xoshiro256PlusPlus;
-use rand::SeedableRng;
-use rbm_burn::internal::{file_error, load_record, save_record, RngRecord};
-use rbm_burn::FileProblem;
-use rbm_burn::{
-    CdCheckpointRecord, ContrastiveDivergence, ModelRecord, Progress, Rbm, TrainingData,
-    TrainingHistory, TrainingObserver,
-};
+use burn::tensor::Tensor;
+use rand::Rng;
+use rbm_burn::{ContrastiveDivergenceConfig, FileProblem, Rbm, TrainingData, TrainingObserver};
 
-use crate::config::DbnConfig;
+use crate::config::{DbnConfig, PassUp};
 use crate::dbn::{init_visible_bias, Dbn};
 use crate::error::{DbnError, Result};
-use crate::observer::{LayerObserver, PretrainHistory};
-use crate::propagate::Propagated;
+use crate::observer::PretrainHistory;
+use crate::stack::{load_stack, save_stack, Checkpointing, Stack, StackLayer, StackSpec};
 
 /// The content kind of DBN files (see `rbm_burn::file`).
 pub const DBN_KIND: &str = "dbn";
 /// The content kind of pre-training checkpoints.
 pub const PRETRAIN_CHECKPOINT_KIND: &str = "dbn-pretrain-checkpoint";
-
-/// A DBN as a record: its RBMs, bottom first.
-#[derive(Record)]
-pub struct DbnFileRecord<B: Backend> {
-    layers: Vec<ModelRecord<B, Rbm<B>>>,
-}
 
 impl<B: Backend> Record<B> for DbnConfig {
     type Item<S: PrecisionSettings> = DbnConfig;
@@ -52,236 +41,61 @@ impl<B: Backend> Record<B> for DbnConfig {
     }
 }
 
-/// What a pre-training checkpoint holds (see the [module docs](self)).
-#[derive(Record)]
-pub struct PretrainCheckpointRecord<B: Backend> {
-    /// The settings.
-    config: DbnConfig,
-    /// Every RBM of the stack; the one in training is in `learner`.
-    layers: Vec<ModelRecord<B, Rbm<B>>>,
-    /// The RBM in training.
-    layer: usize,
-    learner: CdCheckpointRecord<B, Rbm<B>>,
-    pass_up_rng: RngRecord,
-    history: Vec<TrainingHistory>,
+impl<B: Backend> StackLayer<B> for Rbm<B> {
+    fn output_width(&self) -> usize {
+        self.n_hidden()
+    }
+
+    fn pass_up<R: Rng + ?Sized>(
+        &self,
+        rows: Tensor<B, 2>,
+        how: PassUp,
+        rng: &mut R,
+    ) -> rbm_burn::Result<Tensor<B, 2>> {
+        Ok(match how {
+            PassUp::Probabilities => self.hidden_probs(rows),
+            PassUp::Samples => self.sample_hidden(rows, rng),
+        })
+    }
 }
 
-/// Where pre-training progress stands.
-pub(crate) struct Stack<B: Backend> {
-    layers: Vec<Rbm<B>>,
-    /// The layer in training.
-    layer: usize,
-    /// Its learner and RBM, once its training started.
-    current: Option<(ContrastiveDivergence<B>, Rbm<B>)>,
-    /// The stream that samples the data passed up to `layer`.
-    pass_up_rng: Xoshiro256PlusPlus,
-    history: PretrainHistory,
-}
+impl<B: Backend> StackSpec<B> for DbnConfig {
+    type Layer = Rbm<B>;
 
-/// Where and how often checkpoints are written.
-struct Checkpointing<'a> {
-    path: &'a Path,
-    every: usize,
-}
+    const CHECKPOINT_KIND: &'static str = PRETRAIN_CHECKPOINT_KIND;
 
-impl Checkpointing<'_> {
-    fn check(every: usize) -> Result<()> {
-        if every == 0 {
-            return Err(crate::error::invalid(
-                "checkpoint every",
-                every,
-                "must be at least 1 epoch",
-            ));
+    fn layer_cd(&self, layer: usize) -> ContrastiveDivergenceConfig {
+        DbnConfig::layer_cd(self, layer)
+    }
+
+    fn pass_up(&self) -> PassUp {
+        self.pass_up
+    }
+
+    fn prepare_bottom<D: TrainingData<B>>(
+        &self,
+        layer: Rbm<B>,
+        data: &D,
+        device: &B::Device,
+    ) -> rbm_burn::Result<Rbm<B>> {
+        match self.init_visible_bias {
+            true => init_visible_bias(layer, data, device),
+            false => Ok(layer),
+        }
+    }
+
+    fn check_layers(&self, layers: &[Rbm<B>]) -> std::result::Result<(), FileProblem> {
+        let dbn = Dbn::from_layers(layers.to_vec()).map_err(|e| FileProblem::Corrupt {
+            reason: format!("the layers do not form a DBN: {e}"),
+        })?;
+        if dbn.sizes() != self.layers {
+            return Err(FileProblem::Mismatch {
+                what: "the layer sizes".into(),
+                expected: format!("{:?}", self.layers),
+                found: format!("{:?}", dbn.sizes()),
+            });
         }
         Ok(())
-    }
-}
-
-/// Mixed into a layer's seed for the stream that samples its monitored rows.
-const MONITOR_PASS_UP_SALT: u64 = 0x6d6f_6e69_746f_7221;
-
-/// The stream that samples the data passed up to `layer`.
-fn pass_up_rng(config: &DbnConfig, layer: usize) -> Xoshiro256PlusPlus {
-    Xoshiro256PlusPlus::seed_from_u64(config.layer_cd(layer).seed ^ 0x9E37_79B9_7F4A_7C15)
-}
-
-impl<B: Backend> Stack<B> {
-    /// Nothing trained yet.
-    fn start(dbn: Dbn<B>, config: &DbnConfig) -> Self {
-        Self {
-            layers: dbn.layers,
-            layer: 0,
-            current: None,
-            pass_up_rng: pass_up_rng(config, 0),
-            history: PretrainHistory::default(),
-        }
-    }
-
-    /// Trains the rest of the stack, writing checkpoints if asked to.
-    fn run<D: TrainingData<B>, O: TrainingObserver + ?Sized>(
-        mut self,
-        config: &DbnConfig,
-        data: &D,
-        observer: &mut O,
-        checkpoints: Option<Checkpointing<'_>>,
-    ) -> Result<(Dbn<B>, PretrainHistory)> {
-        let device = self.layers[0].device();
-        let n_layers = self.layers.len();
-        while self.layer < n_layers {
-            let layer = self.layer;
-            let wrap = |source| DbnError::Layer { layer, source };
-            let (mut learner, mut rbm) = match self.current.take() {
-                Some(current) => current,
-                None => {
-                    let learner = config.layer_cd(layer).init().map_err(wrap)?;
-                    let rbm = self.layers[layer].clone();
-                    let rbm = if layer == 0 && config.init_visible_bias {
-                        init_visible_bias(rbm, data, &device).map_err(wrap)?
-                    } else {
-                        rbm
-                    };
-                    (learner, rbm)
-                }
-            };
-            observer.on_layer_start(layer, n_layers, rbm.n_visible(), rbm.n_hidden());
-            if self.history.layers.len() <= layer {
-                self.history.layers.push(TrainingHistory::default());
-            }
-            let total = learner.config().epochs;
-            let source = Propagated {
-                data,
-                below: &self.layers[..layer],
-                pass_up: config.pass_up,
-                rng: RefCell::new(self.pass_up_rng.clone()),
-                monitor_seed: config.layer_cd(layer).seed ^ MONITOR_PASS_UP_SALT,
-            };
-            loop {
-                let stop = match &checkpoints {
-                    Some(c) => (learner.epoch() / c.every + 1) * c.every,
-                    None => total,
-                };
-                let mut layer_observer = LayerObserver {
-                    layer,
-                    inner: &mut *observer,
-                };
-                let (trained, history) = learner
-                    .fit_until(rbm, &source, None, &mut layer_observer, stop)
-                    .map_err(wrap)?;
-                rbm = trained;
-                self.history.layers[layer].epochs.extend(history.epochs);
-                if let Some(c) = &checkpoints {
-                    let record = PretrainCheckpointRecord {
-                        config: config.clone(),
-                        layers: self.layers.iter().map(ModelRecord::of).collect(),
-                        layer,
-                        learner: learner.checkpoint_record(&rbm),
-                        pass_up_rng: RngRecord::new(source.rng.borrow().clone()),
-                        history: self.history.layers.clone(),
-                    };
-                    save_record(c.path, PRETRAIN_CHECKPOINT_KIND, record)?;
-                    let batches = data.n_rows().div_ceil(learner.config().batch_size);
-                    let progress = Progress {
-                        layer: Some(layer),
-                        epoch: learner.epoch().saturating_sub(1),
-                        batch: batches.saturating_sub(1),
-                        batches,
-                    };
-                    observer.on_checkpoint(progress, c.path);
-                }
-                if learner.epoch() >= total {
-                    break;
-                }
-            }
-            self.layers[layer] = rbm;
-            self.layer += 1;
-            self.pass_up_rng = pass_up_rng(config, self.layer);
-        }
-        Ok((
-            Dbn {
-                layers: self.layers,
-            },
-            self.history,
-        ))
-    }
-
-    /// The progress saved at `path`, which must have been written with the settings `config`.
-    fn load(path: &Path, config: &DbnConfig, device: &B::Device) -> Result<Self> {
-        let record =
-            load_record::<B, PretrainCheckpointRecord<B>>(path, PRETRAIN_CHECKPOINT_KIND, device)?;
-        let mismatch = |what: &str, expected: String, found: String| {
-            DbnError::Rbm(file_error(
-                path,
-                FileProblem::Mismatch {
-                    what: what.into(),
-                    expected,
-                    found,
-                },
-            ))
-        };
-        // (Both serialised by the same code: equal settings give equal text.)
-        if record.config.to_string() != config.to_string() {
-            return Err(mismatch(
-                "the pre-training settings",
-                format!("the settings given, {config}"),
-                record.config.to_string(),
-            ));
-        }
-        let layers = record
-            .layers
-            .into_iter()
-            .map(|layer| layer.into_model(path, device))
-            .collect::<rbm_burn::Result<Vec<_>>>()?;
-        let layers = Dbn::from_layers(layers)
-            .map_err(|e| {
-                DbnError::Rbm(file_error(
-                    path,
-                    FileProblem::Corrupt {
-                        reason: format!("the layers do not form a DBN: {e}"),
-                    },
-                ))
-            })?
-            .layers;
-        let sizes = Dbn {
-            layers: layers.clone(),
-        }
-        .sizes();
-        if sizes != config.layers {
-            return Err(mismatch(
-                "the layer sizes",
-                format!("{:?}", config.layers),
-                format!("{sizes:?}"),
-            ));
-        }
-        let layer = record.layer;
-        if layer >= layers.len() || record.history.len() != layer + 1 {
-            return Err(mismatch(
-                "the layer in training",
-                format!(
-                    "one of the {} layers, with a history per layer so far",
-                    layers.len()
-                ),
-                format!("layer {layer} with {} histories", record.history.len()),
-            ));
-        }
-        let (learner, rbm) =
-            ContrastiveDivergence::from_checkpoint_record(record.learner, path, device)?;
-        let expected = (layers[layer].n_visible(), layers[layer].n_hidden());
-        if (rbm.n_visible(), rbm.n_hidden()) != expected {
-            return Err(mismatch(
-                "the size of the RBM in training",
-                format!("{} × {}", expected.0, expected.1),
-                format!("{} × {}", rbm.n_visible(), rbm.n_hidden()),
-            ));
-        }
-        Ok(Self {
-            layers,
-            layer,
-            current: Some((learner, rbm)),
-            pass_up_rng: record.pass_up_rng.into_inner(),
-            history: PretrainHistory {
-                layers: record.history,
-            },
-        })
     }
 }
 
@@ -320,7 +134,7 @@ impl DbnConfig {
     ) -> Result<(Dbn<B>, PretrainHistory)> {
         let dbn = self.init(device)?;
         check_data(self, data)?;
-        Stack::start(dbn, self).run(self, data, observer, None)
+        self.train(dbn, data, observer, None)
     }
 
     /// [`Self::pretrain_with`] that saves a checkpoint to `path` after every `every` epochs of
@@ -343,14 +157,10 @@ impl DbnConfig {
         every: usize,
         device: &B::Device,
     ) -> Result<(Dbn<B>, PretrainHistory)> {
-        Checkpointing::check(every)?;
+        let checkpoints = Checkpointing::new(path.as_ref(), every)?;
         let dbn = self.init(device)?;
         check_data(self, data)?;
-        let checkpoints = Checkpointing {
-            path: path.as_ref(),
-            every,
-        };
-        Stack::start(dbn, self).run(self, data, observer, Some(checkpoints))
+        self.train(dbn, data, observer, Some(checkpoints))
     }
 
     /// Pre-trains a stack of your own — loaded from a file, or assembled with
@@ -382,7 +192,7 @@ impl DbnConfig {
             });
         }
         check_data(self, data)?;
-        Stack::start(dbn, self).run(self, data, observer, None)
+        self.train(dbn, data, observer, None)
     }
 
     /// Continues pre-training from the checkpoint at `path`, which
@@ -403,13 +213,25 @@ impl DbnConfig {
         every: usize,
         device: &B::Device,
     ) -> Result<(Dbn<B>, PretrainHistory)> {
-        Checkpointing::check(every)?;
+        let checkpoints = Checkpointing::new(path.as_ref(), every)?;
         self.validate()?;
         check_data(self, data)?;
-        let path = path.as_ref();
-        let stack = Stack::<B>::load(path, self, device)?;
-        let checkpoints = Checkpointing { path, every };
-        stack.run(self, data, observer, Some(checkpoints))
+        let stack = Stack::load(checkpoints.path, self, device)?;
+        let (layers, history) = stack.run(self, data, observer, Some(checkpoints))?;
+        Ok((Dbn { layers }, history))
+    }
+
+    /// Trains `dbn` from its first layer on.
+    fn train<B: Backend, D: TrainingData<B>, O: TrainingObserver + ?Sized>(
+        &self,
+        dbn: Dbn<B>,
+        data: &D,
+        observer: &mut O,
+        checkpoints: Option<Checkpointing<'_>>,
+    ) -> Result<(Dbn<B>, PretrainHistory)> {
+        let (layers, history) =
+            Stack::start(dbn.layers, self).run(self, data, observer, checkpoints)?;
+        Ok((Dbn { layers }, history))
     }
 }
 
@@ -434,10 +256,7 @@ impl<B: Backend> Dbn<B> {
     /// # Errors
     /// [`DbnError::Rbm`] with [`rbm_burn::RbmError::File`] naming `path`.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let record = DbnFileRecord {
-            layers: self.layers.iter().map(ModelRecord::of).collect(),
-        };
-        Ok(save_record(path.as_ref(), DBN_KIND, record)?)
+        save_stack(&self.layers, DBN_KIND, path.as_ref())
     }
 
     /// Loads a DBN saved with [`Dbn::save`] onto `device`.
@@ -448,14 +267,8 @@ impl<B: Backend> Dbn<B> {
     /// do not stack).
     pub fn load(path: impl AsRef<Path>, device: &B::Device) -> Result<Self> {
         let path = path.as_ref();
-        let record = load_record::<B, DbnFileRecord<B>>(path, DBN_KIND, device)?;
-        let layers = record
-            .layers
-            .into_iter()
-            .map(|layer| layer.into_model(path, device))
-            .collect::<rbm_burn::Result<Vec<_>>>()?;
-        Dbn::from_layers(layers).map_err(|e| {
-            DbnError::Rbm(file_error(
+        Dbn::from_layers(load_stack(path, DBN_KIND, device)?).map_err(|e| {
+            DbnError::Rbm(rbm_burn::internal::file_error(
                 path,
                 FileProblem::Corrupt {
                     reason: format!("the layers do not form a DBN: {e}"),

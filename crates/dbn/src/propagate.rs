@@ -2,54 +2,52 @@
 //! one batch at a time.
 
 use std::cell::RefCell;
+use std::marker::PhantomData;
 
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
-use rbm_burn::{Rbm, RbmError, TrainingData, VisibleUnits};
+use rbm_burn::{RbmError, TrainingData, VisibleUnits};
 
 use crate::config::PassUp;
+use crate::stack::{input_units, StackLayer};
 
 /// The rows of `data` transformed by `below` (bottom first). Only the rows of the batch being
 /// built are ever on the device, so a layer never holds the whole transformed data set.
-pub(crate) struct Propagated<'a, B: Backend, D> {
+pub(crate) struct Propagated<'a, B: Backend, D, M> {
     pub(crate) data: &'a D,
-    pub(crate) below: &'a [Rbm<B>],
+    pub(crate) below: &'a [M],
     pub(crate) pass_up: PassUp,
     pub(crate) rng: RefCell<Xoshiro256PlusPlus>,
+    pub(crate) backend: PhantomData<B>,
     /// Seed of the stream that samples the monitored rows afresh at every read, so that those
     /// reads draw nothing from `rng`.
     pub(crate) monitor_seed: u64,
 }
 
-impl<B: Backend, D: TrainingData<B>> Propagated<'_, B, D> {
+impl<B: Backend, D: TrainingData<B>, M: StackLayer<B>> Propagated<'_, B, D, M> {
     /// Passes `visible` (rows for the bottom layer) up through every layer of `below`,
     /// sampling from `rng` for [`PassUp::Samples`].
-    fn up(&self, visible: Tensor<B, 2>, rng: &mut Xoshiro256PlusPlus) -> Tensor<B, 2> {
+    fn up(
+        &self,
+        visible: Tensor<B, 2>,
+        rng: &mut Xoshiro256PlusPlus,
+    ) -> rbm_burn::Result<Tensor<B, 2>> {
         self.below
             .iter()
-            .fold(visible, |v, rbm| match self.pass_up {
-                PassUp::Probabilities => rbm.hidden_probs(v),
-                PassUp::Samples => rbm.sample_hidden(v, rng),
-            })
-    }
-
-    fn input_units(&self) -> VisibleUnits {
-        self.below
-            .first()
-            .map_or(VisibleUnits::Bernoulli, |rbm| rbm.visible_units())
+            .try_fold(visible, |v, layer| layer.pass_up(v, self.pass_up, rng))
     }
 }
 
-impl<B: Backend, D: TrainingData<B>> TrainingData<B> for Propagated<'_, B, D> {
+impl<B: Backend, D: TrainingData<B>, M: StackLayer<B>> TrainingData<B> for Propagated<'_, B, D, M> {
     fn n_rows(&self) -> usize {
         self.data.n_rows()
     }
 
     fn n_columns(&self) -> rbm_burn::Result<usize> {
         match self.below.last() {
-            Some(rbm) if self.data.n_rows() > 0 => Ok(rbm.n_hidden()),
+            Some(layer) if self.data.n_rows() > 0 => Ok(layer.output_width()),
             Some(_) => Err(RbmError::EmptyData),
             None => self.data.n_columns(),
         }
@@ -82,7 +80,7 @@ impl<B: Backend, D: TrainingData<B>> TrainingData<B> for Propagated<'_, B, D> {
     }
 }
 
-impl<B: Backend, D: TrainingData<B>> Propagated<'_, B, D> {
+impl<B: Backend, D: TrainingData<B>, M: StackLayer<B>> Propagated<'_, B, D, M> {
     /// The rows at `indices` passed up; the monitored rows are sampled from a fresh stream
     /// of `monitor_seed`, the training batches from `rng`.
     fn read(
@@ -99,14 +97,14 @@ impl<B: Backend, D: TrainingData<B>> Propagated<'_, B, D> {
         if self.below.is_empty() {
             return read(units);
         }
-        let input = read(&self.input_units())?;
-        Ok(match monitor {
+        let input = read(&input_units(self.below.first()))?;
+        match monitor {
             true => self.up(
                 input,
                 &mut Xoshiro256PlusPlus::seed_from_u64(self.monitor_seed),
             ),
             false => self.up(input, &mut self.rng.borrow_mut()),
-        })
+        }
     }
 }
 

@@ -88,8 +88,22 @@ impl ConvRbmConfig {
         ]
     }
 
+    /// The shape of the pooled maps of a model of this config, `[K, (H − F + 1) / P,
+    /// (W − F + 1) / P]`: the image shape of a layer stacked on it.
+    ///
+    /// # Errors
+    /// As [`Self::validate`].
+    pub fn pooled_shape(&self) -> error::Result<[usize; 3]> {
+        self.validate()?;
+        let [rows, columns] = self.detection();
+        Ok([self.filters, rows / self.pool, columns / self.pool])
+    }
+
     /// Checks the sizes and units.
-    fn validate(&self) -> error::Result<()> {
+    ///
+    /// # Errors
+    /// As [`Self::init`].
+    pub fn validate(&self) -> error::Result<()> {
         let sizes = [
             ("channels", self.channels),
             ("height", self.height),

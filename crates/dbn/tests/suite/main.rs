@@ -3,6 +3,7 @@
 //! lavapipe on a CPU) and are ignored by default: `cargo test -- --ignored wgpu::` runs them.
 
 mod common;
+mod convolutional;
 mod errors;
 mod handover;
 mod persistence;
@@ -44,6 +45,10 @@ macro_rules! suite {
             errors::bad_hand_over_is_rejected,
             persistence::resumed_pretraining_equals_uninterrupted,
             persistence::wrong_files_and_settings_are_named,
+            convolutional::conv_dbn_trains_each_layer_on_the_pooled_maps_below,
+            convolutional::conv_dbn_resumes_exactly_and_saves,
+            convolutional::conv_dbn_hands_over_to_conv2d,
+            convolutional::bad_conv_stacks_are_rejected,
         );
     };
 }
@@ -66,6 +71,8 @@ mod autodiff_ndarray {
 mod wgpu {
     instantiate!(ignored burn::backend::Wgpu;
         persistence::resumed_pretraining_equals_uninterrupted,
+        convolutional::conv_dbn_trains_each_layer_on_the_pooled_maps_below,
+        convolutional::conv_dbn_resumes_exactly_and_saves,
     );
 }
 

@@ -42,9 +42,11 @@ fn metrics(history: &PretrainHistory) -> Vec<(usize, f64, f64, f64)> {
 }
 
 /// Keeps a copy of the checkpoints written at the given (layer, epochs done) points.
-struct CopyCheckpoints {
-    at: Vec<(usize, usize, PathBuf)>,
-    seen: Vec<(usize, usize)>,
+pub struct CopyCheckpoints {
+    /// Where to copy the checkpoint written at (layer, epochs done).
+    pub at: Vec<(usize, usize, PathBuf)>,
+    /// Every (layer, epochs done) a checkpoint was written at.
+    pub seen: Vec<(usize, usize)>,
 }
 
 impl TrainingObserver for CopyCheckpoints {
