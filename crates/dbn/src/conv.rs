@@ -35,7 +35,7 @@ use crate::error::DbnError;
 
 use crate::mlp::trainable;
 use crate::observer::PretrainHistory;
-use crate::stack::{load_stack, save_stack, Checkpointing, Stack, StackLayer, StackSpec};
+use crate::stack::{load_stack, save_stack, Checkpointing, StackLayer, StackSpec};
 
 /// The content kind of convolutional DBN files.
 const CONV_DBN_KIND: &str = "conv-dbn";
@@ -221,11 +221,7 @@ impl ConvDbnConfig {
         every: usize,
         device: &B::Device,
     ) -> crate::Result<(ConvDbn<B>, PretrainHistory)> {
-        let checkpoints = Checkpointing::new(path.as_ref(), every)?;
-        self.validate()?;
-        self.check_data(data)?;
-        let stack = Stack::load(checkpoints.path, self, device)?;
-        let (layers, history) = stack.run(self, data, observer, Some(checkpoints))?;
+        let (layers, history) = self.resume_stack(path.as_ref(), data, observer, every, device)?;
         Ok((ConvDbn { layers }, history))
     }
 
@@ -237,25 +233,8 @@ impl ConvDbnConfig {
         observer: &mut O,
         checkpoints: Option<Checkpointing<'_>>,
     ) -> crate::Result<(ConvDbn<B>, PretrainHistory)> {
-        self.check_data(data)?;
-        let (layers, history) =
-            Stack::start(dbn.layers, self).run(self, data, observer, checkpoints)?;
+        let (layers, history) = self.train_stack(dbn.layers, data, observer, checkpoints)?;
         Ok((ConvDbn { layers }, history))
-    }
-
-    /// Checks that `data` is rows of the input images' width with values the input units
-    /// allow.
-    fn check_data<B: Backend, D: TrainingData<B>>(&self, data: &D) -> crate::Result<()> {
-        if data.n_rows() == 0 {
-            return Err(DbnError::EmptyData);
-        }
-        let expected = self.channels * self.height * self.width;
-        let actual = data.n_columns()?;
-        if actual != expected {
-            return Err(DbnError::InputWidth { expected, actual });
-        }
-        data.check_values(&self.visible_units)
-            .map_err(|source| DbnError::Layer { layer: 0, source })
     }
 }
 
@@ -289,6 +268,18 @@ impl<B: Backend> StackSpec<B> for ConvDbnConfig {
 
     fn pass_up(&self) -> PassUp {
         self.pass_up
+    }
+
+    fn check_settings(&self) -> crate::Result<()> {
+        self.validate()
+    }
+
+    fn input_width(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+
+    fn input_units(&self) -> &VisibleUnits {
+        &self.visible_units
     }
 
     fn check_layers(&self, layers: &[ConvRbm<B>]) -> std::result::Result<(), FileProblem> {

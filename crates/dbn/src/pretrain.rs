@@ -16,13 +16,15 @@ use burn::record::{PrecisionSettings, Record};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use rand::Rng;
-use rbm_burn::{ContrastiveDivergenceConfig, FileProblem, Rbm, TrainingData, TrainingObserver};
+use rbm_burn::{
+    ContrastiveDivergenceConfig, FileProblem, Rbm, TrainingData, TrainingObserver, VisibleUnits,
+};
 
 use crate::config::{DbnConfig, PassUp};
 use crate::dbn::{init_visible_bias, Dbn};
 use crate::error::{DbnError, Result};
 use crate::observer::PretrainHistory;
-use crate::stack::{load_stack, save_stack, Checkpointing, Stack, StackLayer, StackSpec};
+use crate::stack::{load_stack, save_stack, Checkpointing, StackLayer, StackSpec};
 
 /// The content kind of DBN files (see `rbm_burn::file`).
 pub const DBN_KIND: &str = "dbn";
@@ -70,6 +72,18 @@ impl<B: Backend> StackSpec<B> for DbnConfig {
 
     fn pass_up(&self) -> PassUp {
         self.pass_up
+    }
+
+    fn check_settings(&self) -> Result<()> {
+        self.validate()
+    }
+
+    fn input_width(&self) -> usize {
+        self.layers[0]
+    }
+
+    fn input_units(&self) -> &VisibleUnits {
+        &self.visible_units
     }
 
     fn prepare_bottom<D: TrainingData<B>>(
@@ -133,7 +147,6 @@ impl DbnConfig {
         device: &B::Device,
     ) -> Result<(Dbn<B>, PretrainHistory)> {
         let dbn = self.init(device)?;
-        check_data(self, data)?;
         self.train(dbn, data, observer, None)
     }
 
@@ -159,7 +172,6 @@ impl DbnConfig {
     ) -> Result<(Dbn<B>, PretrainHistory)> {
         let checkpoints = Checkpointing::new(path.as_ref(), every)?;
         let dbn = self.init(device)?;
-        check_data(self, data)?;
         self.train(dbn, data, observer, Some(checkpoints))
     }
 
@@ -191,7 +203,6 @@ impl DbnConfig {
                 actual: format!("{} input units", dbn.layers[0].visible_units()),
             });
         }
-        check_data(self, data)?;
         self.train(dbn, data, observer, None)
     }
 
@@ -213,11 +224,7 @@ impl DbnConfig {
         every: usize,
         device: &B::Device,
     ) -> Result<(Dbn<B>, PretrainHistory)> {
-        let checkpoints = Checkpointing::new(path.as_ref(), every)?;
-        self.validate()?;
-        check_data(self, data)?;
-        let stack = Stack::load(checkpoints.path, self, device)?;
-        let (layers, history) = stack.run(self, data, observer, Some(checkpoints))?;
+        let (layers, history) = self.resume_stack(path.as_ref(), data, observer, every, device)?;
         Ok((Dbn { layers }, history))
     }
 
@@ -229,24 +236,9 @@ impl DbnConfig {
         observer: &mut O,
         checkpoints: Option<Checkpointing<'_>>,
     ) -> Result<(Dbn<B>, PretrainHistory)> {
-        let (layers, history) =
-            Stack::start(dbn.layers, self).run(self, data, observer, checkpoints)?;
+        let (layers, history) = self.train_stack(dbn.layers, data, observer, checkpoints)?;
         Ok((Dbn { layers }, history))
     }
-}
-
-/// Checks that `data` is what the input layer of `config` takes: rows of its width, with
-/// values its units allow (streamed sources check each batch as it is read instead).
-fn check_data<B: Backend, D: TrainingData<B>>(config: &DbnConfig, data: &D) -> Result<()> {
-    if data.n_rows() == 0 {
-        return Err(DbnError::EmptyData);
-    }
-    let (expected, actual) = (config.layers[0], data.n_columns()?);
-    if actual != expected {
-        return Err(DbnError::InputWidth { expected, actual });
-    }
-    data.check_values(&config.visible_units)
-        .map_err(|source| DbnError::Layer { layer: 0, source })
 }
 
 impl<B: Backend> Dbn<B> {

@@ -79,6 +79,72 @@ pub(crate) trait StackSpec<B: Backend>: Record<B> + Clone + Display {
     /// # Errors
     /// What is wrong with them, as a file problem.
     fn check_layers(&self, layers: &[Self::Layer]) -> std::result::Result<(), FileProblem>;
+
+    /// Checks the settings.
+    ///
+    /// # Errors
+    /// What is invalid in them.
+    fn check_settings(&self) -> Result<()>;
+
+    /// Width of the stack's input rows.
+    fn input_width(&self) -> usize;
+
+    /// The bottom layer's visible units.
+    fn input_units(&self) -> &VisibleUnits;
+
+    /// Checks that `data` is what the bottom layer takes: rows of its width, with values its
+    /// units allow (streamed sources check each batch as it is read instead).
+    ///
+    /// # Errors
+    /// [`DbnError::EmptyData`], [`DbnError::InputWidth`], and invalid values as
+    /// [`DbnError::Layer`] 0.
+    fn check_data<D: TrainingData<B>>(&self, data: &D) -> Result<()> {
+        if data.n_rows() == 0 {
+            return Err(DbnError::EmptyData);
+        }
+        let (expected, actual) = (self.input_width(), data.n_columns()?);
+        if actual != expected {
+            return Err(DbnError::InputWidth { expected, actual });
+        }
+        data.check_values(self.input_units())
+            .map_err(|source| DbnError::Layer { layer: 0, source })
+    }
+
+    /// Trains `layers` from the bottom one on, after checking `data`; returns them trained.
+    ///
+    /// # Errors
+    /// Invalid data and the learners' errors.
+    fn train_stack<D: TrainingData<B>, O: TrainingObserver + ?Sized>(
+        &self,
+        layers: Vec<Self::Layer>,
+        data: &D,
+        observer: &mut O,
+        checkpoints: Option<Checkpointing<'_>>,
+    ) -> Result<(Vec<Self::Layer>, PretrainHistory)> {
+        self.check_data(data)?;
+        Stack::start(layers, self).run(self, data, observer, checkpoints)
+    }
+
+    /// Continues training from the checkpoint at `path`, writing checkpoints there every
+    /// `every` epochs; returns the trained layers.
+    ///
+    /// # Errors
+    /// Invalid settings or data, a missing, damaged or foreign checkpoint, and the learners'
+    /// errors.
+    fn resume_stack<D: TrainingData<B>, O: TrainingObserver + ?Sized>(
+        &self,
+        path: &Path,
+        data: &D,
+        observer: &mut O,
+        every: usize,
+        device: &B::Device,
+    ) -> Result<(Vec<Self::Layer>, PretrainHistory)> {
+        let checkpoints = Checkpointing::new(path, every)?;
+        self.check_settings()?;
+        self.check_data(data)?;
+        let stack = Stack::load(checkpoints.path, self, device)?;
+        stack.run(self, data, observer, Some(checkpoints))
+    }
 }
 
 /// A stack as a record: its models, bottom first.
