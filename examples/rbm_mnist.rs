@@ -6,7 +6,16 @@
 //! MNIST_DIR=../shared/data/mnist cargo run --release --example rbm_mnist -- --persistent
 //! cargo run --release --example rbm_mnist -- --data-dir ../shared/data/mnist --k 25 --epochs 10
 //! cargo run --release --example rbm_mnist -- --train-limit 2000 --epochs 2 --fast-ais
+//! cargo run --release --example rbm_mnist -- --hidden 16 --centred --flip --exact
+//! cargo run --release --example rbm_mnist -- --tempering 10 --raise-rows 500 --checkpoint-every 5
 //! ```
+//!
+//! `--centred` trains a centred RBM, `--tempering M` samples the negative phase by parallel
+//! tempering, `--flip` trains and evaluates on `1 − x`, `--exact` adds the exact
+//! log-likelihood (models of up to 24 hidden units), and `--raise-rows N` adds the reverse AIS
+//! estimate on N test images, the pessimistic end of a bracket whose optimistic end is AIS.
+//! With `--checkpoint-every N` a checkpoint is written every N epochs to `checkpoint.ckpt` in
+//! `--out`, and a run started again with the same settings and `--out` resumes from it.
 //!
 //! Writes into `--out` (default `rbm_mnist_out/`): `model.mpk` and `rbm.json` (the model and its
 //! config), `metrics.csv`, `curves.svg` (reconstruction error, free-energy gap and

@@ -16,7 +16,8 @@ use clap::{Parser, ValueEnum};
 use dbn::rbm_burn::rand::rngs::StdRng;
 use dbn::rbm_burn::rand::SeedableRng;
 use dbn::rbm_burn::{
-    ContrastiveDivergenceConfig, DatasetSource, EpochMetrics, Progress, TrainingObserver,
+    CentringConfig, ContrastiveDivergenceConfig, DatasetSource, EpochMetrics, Progress,
+    TemperingConfig, TrainingObserver,
 };
 use dbn::{
     ClassDataset, DbnConfig, FineTuneConfig, FineTuneHistory, FineTuneMetrics, Mlp, MlpConfig,
@@ -66,6 +67,12 @@ pub struct Args {
     /// Persistent contrastive divergence instead of CD-k.
     #[arg(long)]
     pub persistent: bool,
+    /// Pre-train centred RBMs (offsets following the data's means at rate 0.01).
+    #[arg(long)]
+    pub centred: bool,
+    /// Pre-train with parallel tempering over this many temperatures (β from 1 down to 0.5).
+    #[arg(long)]
+    pub tempering: Option<usize>,
     /// Seed of the weights, shuffling and sampling.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -148,6 +155,11 @@ impl Args {
             .with_learning_rate(self.learning_rate)
             .with_k(self.k)
             .with_persistent(self.persistent)
+            .with_centring(self.centred.then(CentringConfig::new))
+            .with_tempering(
+                self.tempering
+                    .map(|m| TemperingConfig::new().with_temperatures(m)),
+            )
             // Momentum switches to its final value halfway through short schedules.
             .with_momentum_switch_epoch(pretrain_epochs.div_ceil(2).min(5))
             .with_seed(self.seed);

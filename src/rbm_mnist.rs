@@ -16,8 +16,9 @@ use clap::Parser;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rbm_burn::{
-    AisConfig, AisEstimate, BetaSchedule, ChainOutput, ContrastiveDivergenceConfig, EpochMetrics,
-    FillInConfig, GibbsChainConfig, RbmConfig, ScheduleSegment,
+    AisConfig, AisEstimate, BetaSchedule, CentringConfig, ChainOutput, ContrastiveDivergence,
+    ContrastiveDivergenceConfig, EpochMetrics, FillInConfig, GibbsChainConfig, RbmConfig,
+    ReverseAisConfig, ScheduleSegment, TemperingConfig,
 };
 
 use crate::cli::{BackendChoice, MnistArgs};
@@ -46,6 +47,30 @@ pub struct Args {
     /// Persistent contrastive divergence instead of CD-k.
     #[arg(long)]
     pub persistent: bool,
+    /// Centred training (Melchior et al. 2016): offsets that follow the data's means.
+    #[arg(long)]
+    pub centred: bool,
+    /// Moving-average rate of the offsets of `--centred`.
+    #[arg(long, default_value_t = 0.01)]
+    pub offset_rate: f64,
+    /// Parallel tempering with this many temperatures as the negative phase (persistent).
+    #[arg(long)]
+    pub tempering: Option<usize>,
+    /// Smallest inverse temperature of `--tempering`.
+    #[arg(long, default_value_t = 0.5)]
+    pub min_beta: f64,
+    /// Train and evaluate on flipped images, `1 − x`.
+    #[arg(long)]
+    pub flip: bool,
+    /// Also the exact log-likelihood, by enumerating the hidden layer (at most 24 units).
+    #[arg(long)]
+    pub exact: bool,
+    /// Test images on which to run reverse AIS (0: none), with the AIS schedule.
+    #[arg(long, default_value_t = 0)]
+    pub raise_rows: usize,
+    /// Write a checkpoint every this many epochs (and resume from one found in `--out`).
+    #[arg(long)]
+    pub checkpoint_every: Option<usize>,
     /// Learning rate (of the first epoch).
     #[arg(long, default_value_t = 0.05)]
     pub learning_rate: f64,
@@ -112,6 +137,11 @@ pub struct Report {
     pub train_seconds: f64,
     /// Wall time of AIS, in seconds.
     pub ais_seconds: f64,
+    /// The exact training and test log-likelihoods, with `--exact`.
+    pub exact: Option<(f64, f64)>,
+    /// The reverse AIS estimate of the test log-likelihood on `--raise-rows` test images, with
+    /// the AIS estimate on the same images: `(pessimistic, optimistic)`.
+    pub bracket: Option<(f64, f64)>,
     /// Inpainting and denoising errors.
     pub restorations: Vec<Restoration>,
     /// The files written.
@@ -141,8 +171,12 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
     }
     let (height, width, pixels) = (data.train.rows, data.train.columns, data.train.pixels());
     let mut rng = StdRng::seed_from_u64(args.seed);
-    let train = binarize::<B>(&data.train, &mut rng, device);
-    let test = binarize::<B>(&data.test, &mut rng, device);
+    let mut train = binarize::<B>(&data.train, &mut rng, device);
+    let mut test = binarize::<B>(&data.test, &mut rng, device);
+    if args.flip {
+        train = train.neg() + 1.0;
+        test = test.neg() + 1.0;
+    }
     std::fs::create_dir_all(&args.out)
         .map_err(|e| format!("creating {}: {e}", args.out.display()))?;
 
@@ -157,8 +191,26 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
         .with_batch_size(args.batch_size)
         .with_epochs(args.epochs)
         .with_momentum_switch_epoch(args.epochs.div_ceil(2).min(5))
+        .with_centring(
+            args.centred
+                .then(|| CentringConfig::new().with_offset_rate(args.offset_rate)),
+        )
+        .with_tempering(args.tempering.map(|temperatures| {
+            TemperingConfig::new()
+                .with_temperatures(temperatures)
+                .with_min_beta(args.min_beta)
+        }))
         .with_seed(args.seed);
-    let method = if args.persistent { "PCD" } else { "CD" };
+    let method = match (args.tempering, args.persistent) {
+        (Some(m), _) => format!("PT({m}, β ≥ {})", args.min_beta),
+        (None, true) => "PCD".into(),
+        (None, false) => "CD".into(),
+    };
+    let method = format!(
+        "{}{method}{}",
+        if args.centred { "centred " } else { "" },
+        if args.flip { " on flipped images" } else { "" }
+    );
     println!(
         "RBM {pixels}-{} on {} binarised MNIST images ({} test), {method}-{}, learning rate {}, {} epochs, backend {}",
         args.hidden,
@@ -169,15 +221,42 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
         args.epochs,
         std::any::type_name::<B>()
     );
-    let rbm = rbm_config
-        .init::<B>(device)?
-        .init_visible_bias_from_data(&train)?;
-    let mut learner = cd.init()?;
+    let checkpoint = args.out.join("checkpoint.ckpt");
+    let (mut learner, rbm) = if args.checkpoint_every.is_some() && checkpoint.exists() {
+        let (learner, rbm) = ContrastiveDivergence::load_checkpoint(&checkpoint, device)?;
+        if learner.config() != &cd {
+            return Err(format!(
+                "{} was written with other settings; remove it or use another --out",
+                checkpoint.display()
+            )
+            .into());
+        }
+        println!(
+            "resuming from {} after epoch {}",
+            checkpoint.display(),
+            learner.epoch()
+        );
+        (learner, rbm)
+    } else {
+        let rbm = rbm_config
+            .init::<B>(device)?
+            .init_visible_bias_from_data(&train)?;
+        (cd.init()?, rbm)
+    };
+    if let Some(every) = args.checkpoint_every {
+        learner = learner.with_checkpoints(&checkpoint, every)?;
+    }
     let validation = test.clone().narrow(0, 0, test.dims()[0].min(1000));
     let started = Instant::now();
     let mut print_epoch = |m: &EpochMetrics| {
+        let swaps = if m.swap_rates.is_empty() {
+            String::new()
+        } else {
+            let rates: Vec<String> = m.swap_rates.iter().map(|r| format!("{r:.2}")).collect();
+            format!(", swap rates [{}]", rates.join(" "))
+        };
         println!(
-            "  epoch {:3}: reconstruction error {:.4}, free-energy gap {:+.2}, pseudo-log-likelihood {:8.2}, {:.1} s",
+            "  epoch {:3}: reconstruction error {:.4}, free-energy gap {:+.2}, pseudo-log-likelihood {:8.2}, {:.1} s{swaps}",
             m.epoch + 1,
             m.reconstruction_error,
             m.free_energy_gap().unwrap_or(f64::NAN),
@@ -220,6 +299,43 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
     println!(
         "average log-likelihood: train {train_log_likelihood:.2} nats, test {test_log_likelihood:.2} nats"
     );
+    let exact = if args.exact {
+        let started = Instant::now();
+        let log_z = rbm.log_partition_exact()?;
+        let train_exact = rbm.average_log_likelihood(&train, log_z)?;
+        let test_exact = rbm.average_log_likelihood(&test, log_z)?;
+        println!(
+            "exact log Z = {log_z:.4} ({:.0} s): average log-likelihood train {train_exact:.2} nats, test {test_exact:.2} nats",
+            started.elapsed().as_secs_f64()
+        );
+        Some((train_exact, test_exact))
+    } else {
+        None
+    };
+    let bracket = if args.raise_rows > 0 {
+        let started = Instant::now();
+        let rows = test
+            .clone()
+            .narrow(0, 0, test.dims()[0].min(args.raise_rows));
+        let raise = rbm.reverse_ais_log_likelihood(
+            &train,
+            &rows,
+            &ReverseAisConfig::new()
+                .with_schedule(ais_config.schedule.clone())
+                .with_seed(args.seed),
+        )?;
+        let optimistic = rbm.average_log_likelihood(&rows, ais.log_z)?;
+        println!(
+            "reverse AIS on {} test images ({:.0} s): test log-likelihood in [{:.2} ± {:.2}, {optimistic:.2}] (reverse AIS, AIS)",
+            rows.dims()[0],
+            started.elapsed().as_secs_f64(),
+            raise.log_likelihood,
+            raise.std_error
+        );
+        Some((raise.log_likelihood, optimistic))
+    } else {
+        None
+    };
 
     let mut files = Vec::new();
     let eval = test
@@ -394,6 +510,8 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
         test_log_likelihood,
         train_seconds,
         ais_seconds,
+        exact,
+        bracket,
         restorations,
         files,
     })

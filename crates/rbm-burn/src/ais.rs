@@ -62,7 +62,7 @@ use crate::error::{self, RbmError};
 use crate::kernels::{bernoulli, sigmoid};
 use crate::params;
 use crate::rbm::Rbm;
-use crate::units::HiddenUnits;
+use crate::units::{HiddenUnits, VisibleLayer};
 
 /// Annealing steps whose weight increments are summed on the device before the sum is read
 /// back and added to the `f64` total on the host.
@@ -270,6 +270,70 @@ impl AisEstimate {
     }
 }
 
+/// Settings of a reverse AIS (RAISE) estimate of the log-likelihood of given rows.
+#[derive(Config, Debug, PartialEq)]
+pub struct ReverseAisConfig {
+    /// Reverse runs per row (≥ 1), averaged in `ŵ` before the logarithm; Burda et al. use one
+    /// or a few.
+    #[config(default = 1)]
+    pub runs_per_row: usize,
+    /// The inverse temperatures, walked from 1 back to 0 (by default the 14 500-step schedule
+    /// of Salakhutdinov & Murray, as for AIS).
+    #[config(default = "BetaSchedule::salakhutdinov_murray()")]
+    pub schedule: BetaSchedule,
+    /// Rows annealed together as one tensor (memory: `chunk_rows · runs_per_row` states).
+    #[config(default = 1000)]
+    pub chunk_rows: usize,
+    /// Seed of the runs' random numbers.
+    #[config(default = 1)]
+    pub seed: u64,
+}
+
+impl ReverseAisConfig {
+    /// Checks the number of runs and the schedule.
+    ///
+    /// # Errors
+    /// [`RbmError::InvalidHyperparameter`] naming the invalid field.
+    pub fn validate(&self) -> error::Result<()> {
+        if self.runs_per_row == 0 {
+            return Err(RbmError::InvalidHyperparameter {
+                name: "runs_per_row",
+                value: "0".into(),
+                reason: "at least one run per row is needed",
+            });
+        }
+        self.schedule.validate()
+    }
+}
+
+/// A reverse AIS estimate of an average log-likelihood: the pessimistic end of a bracket whose
+/// optimistic end AIS gives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReverseAisEstimate {
+    /// The mean over the rows of `log mean ŵ(v)`.
+    pub log_likelihood: f64,
+    /// `log mean ŵ(v)` of each row.
+    pub per_row: Vec<f64>,
+    /// The standard error of the mean over the rows, `sd / √rows`.
+    pub std_error: f64,
+    /// Intermediate distributions visited, `K`.
+    pub steps: usize,
+}
+
+impl ReverseAisEstimate {
+    fn from_rows(per_row: Vec<f64>, steps: usize) -> Self {
+        let n = per_row.len() as f64;
+        let mean = per_row.iter().sum::<f64>() / n;
+        let variance = per_row.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+        Self {
+            log_likelihood: mean,
+            std_error: (variance / n).sqrt(),
+            steps,
+            per_row,
+        }
+    }
+}
+
 impl<B: Backend> Rbm<B> {
     /// Estimates `log Z` by annealed importance sampling from the base-rate model of `data`
     /// (see the [module docs](crate::ais)).
@@ -292,76 +356,96 @@ impl<B: Backend> Rbm<B> {
         config: &AisConfig,
     ) -> error::Result<AisEstimate> {
         config.validate()?;
-        if self.hidden_units() != HiddenUnits::Bernoulli {
-            return Err(RbmError::UnsupportedUnits {
-                operation: "AIS from a base-rate model",
-                units: self.hidden_units().to_string(),
-            });
-        }
         let betas = config.schedule.betas()?;
-        let rbm = params::detached(self);
-        let base_bias = rbm
-            .clone()
-            .init_visible_bias_from_data(data)?
-            .visible_bias();
-        // The base model: the visible layer alone, with the data's base rates as biases.
-        let base = rbm.visible.clone().with_bias(base_bias.clone());
-        let model = &rbm.visible;
+        let path = Annealing::new(self, data)?;
         let runs = config.runs;
-        let n_hidden = rbm.n_hidden();
-        let base_input = base_bias.unsqueeze::<2>().repeat_dim(0, runs);
-        let log_z_base =
-            n_hidden as f64 * std::f64::consts::LN_2 + base.independent_log_partition();
-
+        let base_input = path.base_input(runs);
         let mut rng = StdRng::seed_from_u64(config.seed);
-        let mut visible = base.sample(base.mean(base_input.clone()), &mut rng);
-        let device = rbm.device();
-        let mut pending = Tensor::<B, 1>::zeros([runs], &device);
-        let mut log_weights = vec![0.0f64; runs];
+        let mut visible = path.base.sample(path.base.mean(base_input), &mut rng);
+        let mut log_weights = Accumulator::new(runs, &path.rbm.device());
         let n_steps = betas.len() - 1;
         for (k, pair) in betas.windows(2).enumerate() {
-            let (beta_0, beta_1) = (pair[0], pair[1]);
-            let hidden_input = rbm.hidden_activations(visible.clone());
-            // −(β₁ − β₀) (E_vis(v) − E_A(v)) for the visible part.
-            let visible_gap =
-                base.energy(visible.clone(), None) - model.energy(visible.clone(), None);
-            // softplus(β₁ y) − softplus(β₀ y) = Δ·max(y, 0) + log1p(σ(−β₀|y|)(exp(−Δ|y|) − 1)):
-            // no overflow for any y and Δ, and accurate for tiny Δ.
-            let delta = beta_1 - beta_0;
-            let magnitude = hidden_input.clone().abs();
-            let hidden_gain = (hidden_input.clone().clamp_min(0.0) * delta
-                + (sigmoid(magnitude.clone() * -beta_0) * ((magnitude * -delta).exp() - 1.0))
-                    .log1p())
-            .sum_dim(1)
-            .squeeze_dim::<1>(1);
-            pending = pending + visible_gap * (beta_1 - beta_0) + hidden_gain;
+            log_weights.add(path.log_gain(&visible, pair[0], pair[1]));
             if k + 1 < n_steps {
-                let hidden = bernoulli(sigmoid(hidden_input * beta_1), &mut rng);
-                let input =
-                    base_input.clone() * (1.0 - beta_1) + rbm.visible_activations(hidden) * beta_1;
-                visible = model.sample(model.mean(input), &mut rng);
+                visible = path.transition(visible, pair[1], &mut rng);
             }
-            if (k + 1) % HOST_ACCUMULATION_STEPS == 0 || k + 1 == n_steps {
-                for (total, value) in log_weights
-                    .iter_mut()
-                    .zip(pending.into_data().iter::<f64>())
-                {
-                    *total += value;
-                }
-                pending = Tensor::zeros([runs], &device);
-            }
-        }
-        if let Some(bad) = log_weights.iter().find(|w| !w.is_finite()) {
-            return Err(RbmError::ValueOutOfRange {
-                value: *bad,
-                row: None,
-            });
         }
         Ok(AisEstimate::from_log_weights(
-            log_z_base,
-            log_weights,
+            path.log_z_base,
+            log_weights.finish()?,
             n_steps,
         ))
+    }
+
+    /// A conservative estimate of the average log-likelihood of the rows of `visible`: the
+    /// reverse AIS estimator (RAISE) of Burda, Grosse & Salakhutdinov (2015), with the same
+    /// base-rate model (from `data`) and the same transitions as
+    /// [`Rbm::ais_log_partition`] (see the [module docs](crate::ais)).
+    ///
+    /// Where AIS tends to *over*-estimate the log-likelihood (its `log Ẑ` is too small in
+    /// expectation), RAISE tends to *under*-estimate it: for each row `v`, runs go backwards
+    /// along the schedule from `x_K = v` (`x_{k−1} ~ T_k(· | x_k)`, the transition at `β_k`,
+    /// which is reversible), and
+    ///
+    /// ```text
+    /// log ŵ(v) = log p*_1(v) − log Z_A − Σ_{k=0}^{K−1} (log p*_{β_{k+1}}(x_k) − log p*_{β_k}(x_k))
+    /// ```
+    ///
+    /// is an unbiased estimate (in `ŵ`) of `q(v)`, the probability of `v` under the forward
+    /// annealing process (`x_0 ~ A`, `x_k ~ T_k(· | x_{k−1})`), a normalised model that tends
+    /// to `p(v)` as the schedule lengthens. So `E[log mean ŵ] ≤ log q(v)`: the average of
+    /// `log mean ŵ(v)` over the rows is a stochastic lower bound. Together with
+    /// [`Rbm::ais_log_partition`] it brackets the log-likelihood.
+    ///
+    /// The cost is that of AIS with `rows · runs_per_row` runs: evaluate a subset of a large
+    /// test set (rows are processed in chunks of [`ReverseAisConfig::chunk_rows`]).
+    ///
+    /// # Shapes
+    /// - `data`: `[rows, n_visible]` (the training data, as for AIS)
+    /// - `visible`: `[n, n_visible]`, states the visible units can take
+    ///
+    /// # Errors
+    /// As [`Rbm::ais_log_partition`], and rows that are not valid states.
+    pub fn reverse_ais_log_likelihood(
+        &self,
+        data: &Tensor<B, 2>,
+        visible: &Tensor<B, 2>,
+        config: &ReverseAisConfig,
+    ) -> error::Result<ReverseAisEstimate> {
+        config.validate()?;
+        check_width(visible.dims(), self.n_visible())?;
+        self.visible_units().check_states(visible)?;
+        let betas = config.schedule.betas()?;
+        let path = Annealing::new(self, data)?;
+        let runs = config.runs_per_row;
+        let mut rng = StdRng::seed_from_u64(config.seed);
+        let rows = visible.dims()[0];
+        let mut per_row = Vec::with_capacity(rows);
+        let chunk_rows = config.chunk_rows.max(1);
+        for start in (0..rows).step_by(chunk_rows) {
+            let chunk = visible
+                .clone()
+                .narrow(0, start, (rows - start).min(chunk_rows));
+            let n = chunk.dims()[0];
+            // Row i's runs are rows i·runs … i·runs + runs − 1.
+            let mut state = chunk
+                .repeat_dim(1, runs)
+                .reshape([n * runs, self.n_visible()]);
+            let target = path.rbm.free_energy(state.clone()).neg();
+            let mut log_weights = Accumulator::new(n * runs, &path.rbm.device());
+            log_weights.add(target);
+            for pair in betas.windows(2).rev() {
+                state = path.transition(state, pair[1], &mut rng);
+                log_weights.add(path.log_gain(&state, pair[0], pair[1]).neg());
+            }
+            let log_weights = log_weights.finish()?;
+            per_row.extend(
+                log_weights
+                    .chunks(runs)
+                    .map(|runs| log_mean_exp(runs) - path.log_z_base),
+            );
+        }
+        Ok(ReverseAisEstimate::from_rows(per_row, betas.len() - 1))
     }
 
     /// The average log-likelihood `(1/N) Σ_n log p(v_n) = −mean F(v) − log Z` of the rows of
@@ -394,6 +478,146 @@ impl<B: Backend> Rbm<B> {
         }
         Ok(total / rows as f64 - log_z)
     }
+}
+
+/// The annealing path shared by AIS and RAISE: the model, its base-rate model, and the
+/// weight increments and transitions between intermediate distributions.
+struct Annealing<B: Backend> {
+    rbm: Rbm<B>,
+    /// The visible layer with the base rates as biases.
+    base: VisibleLayer<B>,
+    base_bias: Tensor<B, 1>,
+    log_z_base: f64,
+}
+
+impl<B: Backend> Annealing<B> {
+    fn new(rbm: &Rbm<B>, data: &Tensor<B, 2>) -> error::Result<Self> {
+        if rbm.hidden_units() != HiddenUnits::Bernoulli {
+            return Err(RbmError::UnsupportedUnits {
+                operation: "AIS from a base-rate model",
+                units: rbm.hidden_units().to_string(),
+            });
+        }
+        let rbm = params::detached(rbm);
+        let base_bias = rbm
+            .clone()
+            .init_visible_bias_from_data(data)?
+            .visible_bias();
+        let base = rbm.visible.clone().with_bias(base_bias.clone());
+        let log_z_base =
+            rbm.n_hidden() as f64 * std::f64::consts::LN_2 + base.independent_log_partition();
+        Ok(Self {
+            rbm,
+            base,
+            base_bias,
+            log_z_base,
+        })
+    }
+
+    /// The base biases repeated for `runs` rows.
+    fn base_input(&self, runs: usize) -> Tensor<B, 2> {
+        self.base_bias.clone().unsqueeze::<2>().repeat_dim(0, runs)
+    }
+
+    /// `log p*_{β₁}(v) − log p*_{β₀}(v)` of each row.
+    ///
+    /// # Shapes
+    /// - `visible`: `[runs, n_visible]`, output: `[runs]`
+    fn log_gain(&self, visible: &Tensor<B, 2>, beta_0: f64, beta_1: f64) -> Tensor<B, 1> {
+        let hidden_input = self.rbm.hidden_activations(visible.clone());
+        // −(β₁ − β₀) (E_vis(v) − E_A(v)) for the visible part.
+        let visible_gap = self.base.energy(visible.clone(), None)
+            - self.rbm.visible.energy(visible.clone(), None);
+        // softplus(β₁ y) − softplus(β₀ y) = Δ·max(y, 0) + log1p(σ(−β₀|y|)(exp(−Δ|y|) − 1)):
+        // no overflow for any y and Δ, and accurate for tiny Δ.
+        let delta = beta_1 - beta_0;
+        let magnitude = hidden_input.clone().abs();
+        let hidden_gain = (hidden_input.clamp_min(0.0) * delta
+            + (sigmoid(magnitude.clone() * -beta_0) * ((magnitude * -delta).exp() - 1.0)).log1p())
+        .sum_dim(1)
+        .squeeze_dim::<1>(1);
+        visible_gap * delta + hidden_gain
+    }
+
+    /// One Gibbs step `T_β` from each row, which leaves `p_β` invariant (and is reversible
+    /// with respect to it).
+    ///
+    /// # Shapes
+    /// - `visible`: `[runs, n_visible]`, output: the same
+    fn transition<R: rand::Rng + ?Sized>(
+        &self,
+        visible: Tensor<B, 2>,
+        beta: f64,
+        rng: &mut R,
+    ) -> Tensor<B, 2> {
+        let runs = visible.dims()[0];
+        let hidden_input = self.rbm.hidden_activations(visible);
+        let hidden = bernoulli(sigmoid(hidden_input * beta), rng);
+        let input =
+            self.base_input(runs) * (1.0 - beta) + self.rbm.visible_activations(hidden) * beta;
+        let model = &self.rbm.visible;
+        model.sample(model.mean(input), rng)
+    }
+}
+
+/// Per-run log weights, summed on the device for [`HOST_ACCUMULATION_STEPS`] steps at a time
+/// and then added to `f64` totals on the host.
+struct Accumulator<B: Backend> {
+    pending: Tensor<B, 1>,
+    steps: usize,
+    totals: Vec<f64>,
+}
+
+impl<B: Backend> Accumulator<B> {
+    fn new(runs: usize, device: &B::Device) -> Self {
+        Self {
+            pending: Tensor::zeros([runs], device),
+            steps: 0,
+            totals: vec![0.0; runs],
+        }
+    }
+
+    fn add(&mut self, increment: Tensor<B, 1>) {
+        self.pending = self.pending.clone() + increment;
+        self.steps += 1;
+        if self.steps.is_multiple_of(HOST_ACCUMULATION_STEPS) {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        let device = self.pending.device();
+        let pending = std::mem::replace(
+            &mut self.pending,
+            Tensor::zeros([self.totals.len()], &device),
+        );
+        for (total, value) in self
+            .totals
+            .iter_mut()
+            .zip(pending.into_data().iter::<f64>())
+        {
+            *total += value;
+        }
+    }
+
+    /// The totals, or [`RbmError::ValueOutOfRange`] carrying the first that is not finite
+    /// (parameters so large that the energies overflow `f32`).
+    fn finish(mut self) -> error::Result<Vec<f64>> {
+        self.flush();
+        if let Some(bad) = self.totals.iter().find(|w| !w.is_finite()) {
+            return Err(RbmError::ValueOutOfRange {
+                value: *bad,
+                row: None,
+            });
+        }
+        Ok(self.totals)
+    }
+}
+
+/// `log((1/n) Σ exp(x_i))`, computed stably.
+fn log_mean_exp(values: &[f64]) -> f64 {
+    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    max + (values.iter().map(|x| (x - max).exp()).sum::<f64>() / values.len() as f64).ln()
 }
 
 /// Reading a one-element tensor as `f64`.

@@ -103,10 +103,12 @@ pub mod sampling;
 pub mod synthetic;
 pub mod units;
 
-pub use ais::{AisConfig, AisEstimate, BetaSchedule, ScheduleSegment};
+pub use ais::{
+    AisConfig, AisEstimate, BetaSchedule, ReverseAisConfig, ReverseAisEstimate, ScheduleSegment,
+};
 pub use cd::{
-    CdCheckpointRecord, ContrastiveDivergence, ContrastiveDivergenceConfig, SparsityConfig,
-    UpdatePath,
+    CdCheckpointRecord, CentredRbm, CentringConfig, ContrastiveDivergence,
+    ContrastiveDivergenceConfig, Offsets, SparsityConfig, TemperingConfig, UpdatePath,
 };
 pub use chains::{ChainOutput, FillInConfig, GibbsChainConfig};
 pub use class_rbm::{ClassRbm, ClassRbmConfig, Objective};

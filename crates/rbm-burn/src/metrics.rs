@@ -107,6 +107,10 @@ pub struct EpochMetrics {
     pub batches: usize,
     /// Wall-clock seconds of the epoch's updates (metrics excluded).
     pub seconds: f64,
+    /// With parallel tempering, the fraction of proposed swaps accepted in this epoch between
+    /// each pair of neighbouring temperatures, from the coldest pair on; empty otherwise.
+    #[serde(default)]
+    pub swap_rates: Vec<f64>,
 }
 
 impl EpochMetrics {

@@ -21,6 +21,7 @@ use burn::record::Record;
 use burn::tensor::{backend::Backend, Tensor};
 use rand::Rng;
 
+use crate::cd::centring::Offsets;
 use crate::error::Result;
 use crate::units::VisibleUnits;
 
@@ -172,5 +173,48 @@ pub trait CdModel<B: Backend>: Module<B> + Sized + 'static {
     /// What is inconsistent, as a message.
     fn check_loaded(&self) -> std::result::Result<(), String> {
         Ok(())
+    }
+
+    /// Whether the learner can train this model centred ([`crate::cd::centring`]): its energy
+    /// is bilinear in one visible and one hidden layer of units whose values the offsets are
+    /// subtracted from. `false` by default; then the two methods below are never called.
+    fn supports_centring(&self) -> bool {
+        false
+    }
+
+    /// `step` (a value of this model's type, in the ordinary parameters) with its weights
+    /// replaced by the centred weight step `G_W − μ G_bᵀ − G_a λᵀ − decay·W`, where `G` is
+    /// `step`, `W` this model's weights and `(μ, λ)` the `offsets`. Called only when
+    /// [`Self::supports_centring`].
+    fn centred_weights(&self, step: Self, offsets: &Offsets<B>, decay: f64) -> Self {
+        let _ = (offsets, decay);
+        step
+    }
+
+    /// `value` with its biases shifted by its own weights, `(W, a − W λ, b − Wᵀ μ)` for
+    /// `(μ, λ) = shift`: how a step of the centred parameters moves the ordinary ones. Called
+    /// only when [`Self::supports_centring`].
+    fn shift_biases(value: Self, shift: &Offsets<B>) -> Self {
+        let _ = shift;
+        value
+    }
+
+    /// This model at inverse temperature `beta` (its energy times `beta`), for parallel
+    /// tempering; `None` (the default) where tempering does not apply. A model that tempers
+    /// takes a visible sample as a row ([`Self::positive_phase`] of a sample is its phase)
+    /// and defines [`Self::joint_energy`].
+    fn tempered(&self, beta: f64) -> Option<Self> {
+        let _ = beta;
+        None
+    }
+
+    /// The energy `E(v, h)` of each pair of visible and hidden states; `None` (the default)
+    /// for models that do not temper.
+    ///
+    /// # Shapes
+    /// - `visible`: `[rows, n_visible]`, `hidden`: `[rows, n_hidden]`, output: `[rows]`
+    fn joint_energy(&self, visible: Tensor<B, 2>, hidden: Tensor<B, 2>) -> Option<Tensor<B, 1>> {
+        let _ = (visible, hidden);
+        None
     }
 }

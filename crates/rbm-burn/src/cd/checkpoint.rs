@@ -10,7 +10,7 @@ use burn::tensor::Tensor;
 use rand::rngs::Xoshiro256PlusPlus;
 
 use super::update::{self, TrainingState};
-use super::{ContrastiveDivergence, ContrastiveDivergenceConfig};
+use super::{ContrastiveDivergence, ContrastiveDivergenceConfig, Offsets};
 use crate::container::{file_error, load_record, save_record, FileProblem};
 use crate::error::{self, RbmError};
 use crate::model::CdModel;
@@ -83,6 +83,8 @@ pub struct CdCheckpointRecord<B: Backend, M: CdModel<B>> {
     velocity: Option<<M as Module<B>>::Record>,
     chains: Option<Tensor<B, 2>>,
     hidden_activity: Option<Tensor<B, 1>>,
+    visible_offset: Option<Tensor<B, 1>>,
+    hidden_offset: Option<Tensor<B, 1>>,
 }
 
 impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
@@ -152,6 +154,8 @@ impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
                 .map(|state| params::with_new_ids(state.velocity.clone(), true).into_record()),
             chains: state.and_then(|state| state.chains.clone()),
             hidden_activity: state.and_then(|state| state.hidden_activity.clone()),
+            visible_offset: state.and_then(|state| Some(state.offsets.as_ref()?.visible.clone())),
+            hidden_offset: state.and_then(|state| Some(state.offsets.as_ref()?.hidden.clone())),
         }
     }
 
@@ -243,10 +247,32 @@ impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
                 if let Some(activity) = &record.hidden_activity {
                     check("the hidden activity's shape", &[n_hidden], &activity.dims())?;
                 }
+                let offsets = match (record.visible_offset, record.hidden_offset) {
+                    (Some(visible), Some(hidden)) => {
+                        check(
+                            "the visible offsets' shape",
+                            &[model.row_width()],
+                            &visible.dims(),
+                        )?;
+                        check("the hidden offsets' shape", &[n_hidden], &hidden.dims())?;
+                        Some(Offsets { visible, hidden })
+                    }
+                    (None, None) => None,
+                    _ => {
+                        return Err(mismatch(
+                            "the offsets",
+                            "both visible and hidden offsets, or neither".into(),
+                            "only one of them".into(),
+                        ))
+                    }
+                };
                 Some(TrainingState {
                     velocity: params::detached(&velocity),
                     chains: record.chains,
                     hidden_activity: record.hidden_activity,
+                    offsets,
+                    swaps: None,
+                    swap_attempts: 0,
                 })
             }
         };

@@ -78,15 +78,19 @@ use rand::SeedableRng;
 use crate::data::{check_width, TrainingData};
 use crate::error::{self, RbmError};
 use crate::metrics::{EpochMetrics, TrainingHistory};
-use crate::model::CdModel;
+use crate::model::{CdModel, Phase};
 use crate::observer::{Progress, TrainingObserver};
 use crate::params;
 use crate::rbm::Rbm;
 
+pub mod centring;
 pub(crate) mod checkpoint;
+pub mod tempering;
 pub(crate) mod update;
 
+pub use centring::{CentredRbm, CentringConfig, Offsets};
 pub use checkpoint::CdCheckpointRecord;
+pub use tempering::TemperingConfig;
 pub use update::UpdatePath;
 
 use checkpoint::{Checkpoints, MONITOR_SALT};
@@ -150,6 +154,14 @@ pub struct ContrastiveDivergenceConfig {
     /// Optional sparsity penalty on the hidden units.
     #[config(default = "None")]
     pub sparsity: Option<SparsityConfig>,
+    /// Train the model centred (Melchior et al. 2016; see [`centring`]): binary RBMs only.
+    #[config(default = "None")]
+    pub centring: Option<CentringConfig>,
+    /// Sample the negative phase by parallel tempering (see [`tempering`]) instead of CD-k or
+    /// PCD: persistent chains at several temperatures (`persistent` is then implied), `k`
+    /// Gibbs steps at each per update; binary RBMs only.
+    #[config(default = "None")]
+    pub tempering: Option<TemperingConfig>,
     /// Rows per update, ≥ 1. PCD keeps as many chains as the first batch it sees has rows
     /// (`batch_size`, or fewer when the data set is smaller).
     #[config(default = 100)]
@@ -232,6 +244,12 @@ impl ContrastiveDivergenceConfig {
             if !unit_interval(sparsity.decay) {
                 return invalid("sparsity.decay", sparsity.decay, "must be in [0, 1)");
             }
+        }
+        if let Some(centring) = &self.centring {
+            centring.validate()?;
+        }
+        if let Some(tempering) = &self.tempering {
+            tempering.validate()?;
         }
         Ok(())
     }
@@ -333,12 +351,18 @@ impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
     }
 
     /// The hidden states of the persistent chains ("fantasy particles"), once PCD has made an
-    /// update.
+    /// update. With parallel tempering, the chains of every temperature, stacked from `β = 1`
+    /// to the hottest.
     ///
     /// # Shapes
-    /// - output: `[chains, n_hidden]`
+    /// - output: `[chains, n_hidden]` (`[temperatures · chains, n_hidden]` when tempering)
     pub fn persistent_chains(&self) -> Option<Tensor<B, 2>> {
         self.state.as_ref().and_then(|state| state.chains.clone())
+    }
+
+    /// The offsets of centred training (see [`centring`]), once an update has set them.
+    pub fn offsets(&self) -> Option<Offsets<B>> {
+        self.state.as_ref().and_then(|state| state.offsets.clone())
     }
 
     /// The CD-k / PCD estimate of the log-likelihood gradient on `batch`, as a value of the
@@ -359,7 +383,7 @@ impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
             .state
             .take()
             .unwrap_or_else(|| TrainingState::new(&params));
-        let gradient = self.gradient(&params, &batch.detach(), 1.0, false, &mut state);
+        let (gradient, _) = self.gradient(&params, &batch.detach(), 1.0, 0.0, false, &mut state);
         self.state = Some(state);
         Ok(gradient)
     }
@@ -538,13 +562,23 @@ impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
         if let Some(validation) = validation {
             parts.push(model.row_free_energy(validation).mean());
         }
+        let swaps = self.state.as_mut().and_then(|state| {
+            let attempts = std::mem::take(&mut state.swap_attempts).max(1) as f64;
+            state.swaps.take().map(|accepted| accepted / attempts)
+        });
+        let n_parts = parts.len();
+        if let Some(swaps) = swaps {
+            parts.push(swaps);
+        }
         let values: Vec<f64> = Tensor::cat(parts, 0).into_data().iter::<f64>().collect();
+        let swap_rates = values[n_parts..].to_vec();
         EpochMetrics {
             epoch,
             reconstruction_error: values[0],
             free_energy_train: values[1],
             pseudo_log_likelihood: values[2],
-            free_energy_validation: values.get(3).copied(),
+            free_energy_validation: (n_parts > 3).then(|| values[3]),
+            swap_rates,
             momentum,
             batches,
             seconds,
@@ -565,6 +599,7 @@ impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
                 .sparsity
                 .as_ref()
                 .map(|s| (s.target, s.decay, s.cost)),
+            plain: self.config.centring.is_none() && self.config.tempering.is_none(),
         }
     }
 
@@ -593,32 +628,79 @@ impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
             .state
             .take()
             .unwrap_or_else(|| TrainingState::new(&params));
-        let step = self.gradient(&params, &batch, settings.learning_rate, true, &mut state);
+        // Centred training applies weight decay to the centred weights, in the step itself.
+        let (centred_decay, plain_decay) = match self.config.centring {
+            Some(_) => (settings.decay, 0.0),
+            None => (0.0, settings.decay),
+        };
+        let (step, positive) = self.gradient(
+            &params,
+            &batch,
+            settings.learning_rate,
+            centred_decay,
+            true,
+            &mut state,
+        );
         // The detached copy shares the parameters' buffers; without it the parameters are
         // unshared, and the momentum step updates them in place where the backend can.
         drop(params);
         let velocity = state.velocity;
-        let (model, velocity, health) =
-            params::momentum_step(model, velocity, step, settings.momentum, settings.decay);
-        self.state = Some(TrainingState { velocity, ..state });
+        let (model, mut velocity, health) =
+            params::momentum_step(model, velocity, step, settings.momentum, plain_decay);
+        let mut offsets = state.offsets;
+        if let Some(centring) = &self.config.centring {
+            let moved = centring::follow_data(offsets, velocity, &positive, centring.offset_rate);
+            (offsets, velocity) = (Some(moved.0), moved.1);
+        }
+        self.state = Some(TrainingState {
+            velocity,
+            offsets,
+            ..state
+        });
         self.last_path = Some(UpdatePath::Tensor);
         self.batch += 1;
         (model, health)
     }
 
-    /// `scale` times the CD-k / PCD gradient estimate on `batch` (in tensor operations),
-    /// advancing the persistent chains in `state`; with `apply_sparsity`, also the sparsity
-    /// running mean, and the estimate includes the penalty.
+    /// `scale` times the CD-k / PCD / tempered gradient estimate on `batch` (in tensor
+    /// operations), advancing the persistent chains in `state`; with `apply_sparsity`, also
+    /// the sparsity running mean, and the estimate includes the penalty. Centred training
+    /// maps it to the centred step (starting the offsets at this batch's means), with weight
+    /// decay `centred_decay`. Returns the estimate and the data phase.
     fn gradient(
         &mut self,
         params: &M,
         batch: &Tensor<B, 2>,
         scale: f64,
+        centred_decay: f64,
+        apply_sparsity: bool,
+        state: &mut TrainingState<B, M>,
+    ) -> (M, Phase<B>) {
+        let positive = params.positive_phase(batch);
+        let statistics = self.raw_gradient(params, batch, &positive, scale, apply_sparsity, state);
+        let statistics = match &self.config.centring {
+            Some(_) => {
+                let offsets = state
+                    .offsets
+                    .get_or_insert_with(|| Offsets::of_phase(&positive));
+                centring::centred_step(params, statistics, offsets, centred_decay)
+            }
+            None => statistics,
+        };
+        (statistics, positive)
+    }
+
+    /// The ordinary gradient estimate of [`Self::gradient`] from the data phase `positive`.
+    fn raw_gradient(
+        &mut self,
+        params: &M,
+        batch: &Tensor<B, 2>,
+        positive: &Phase<B>,
+        scale: f64,
         apply_sparsity: bool,
         state: &mut TrainingState<B, M>,
     ) -> M {
         let persistent = self.config.persistent;
-        let positive = params.positive_phase(batch);
         let penalty = match &self.config.sparsity {
             Some(sparsity) if apply_sparsity => {
                 let current = crate::units::column_mean(positive.hidden.clone());
@@ -632,7 +714,31 @@ impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
             _ => None,
         };
         if !params.samples_negative_phase() {
-            return params.statistics(batch, &positive, &positive, penalty.as_ref(), scale);
+            return params.statistics(batch, positive, positive, penalty.as_ref(), scale);
+        }
+        if let Some(tempering) = &self.config.tempering {
+            let betas = tempering.betas();
+            let start = match state.chains.take() {
+                Some(chains) => chains,
+                None => params
+                    .sample_hidden(positive, &mut self.rng)
+                    .repeat_dim(0, betas.len()),
+            };
+            let tempered = tempering::negative_phase(
+                params,
+                batch,
+                start,
+                &betas,
+                self.config.k,
+                &mut self.rng,
+            );
+            state.chains = Some(tempered.chains);
+            state.swaps = Some(match state.swaps.take() {
+                Some(total) => total + tempered.accepted,
+                None => tempered.accepted,
+            });
+            state.swap_attempts += tempered.negative.visible.dims()[0];
+            return params.statistics(batch, positive, &tempered.negative, penalty.as_ref(), scale);
         }
         let chains = if persistent {
             state.chains.take()
@@ -641,7 +747,7 @@ impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
         };
         let mut hidden = Some(match chains {
             Some(chains) => chains,
-            None => params.sample_hidden(&positive, &mut self.rng),
+            None => params.sample_hidden(positive, &mut self.rng),
         });
         let mut negative = None;
         for step in 0..self.config.k {
@@ -660,12 +766,22 @@ impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
             state.chains = hidden;
         }
         let negative = negative.expect("k >= 1 is validated");
-        params.statistics(batch, &positive, &negative, penalty.as_ref(), scale)
+        params.statistics(batch, positive, &negative, penalty.as_ref(), scale)
     }
 
     /// The learner's state (momentum, chains) has the shape of the first model it trained; a
     /// learner is for one model structure.
     fn check_model(&self, model: &M) -> error::Result<()> {
+        let unsupported = |operation| RbmError::UnsupportedUnits {
+            operation,
+            units: format!("this {} model (binary RBMs only)", M::KIND),
+        };
+        if self.config.centring.is_some() && !model.supports_centring() {
+            return Err(unsupported("centred training"));
+        }
+        if self.config.tempering.is_some() && model.tempered(1.0).is_none() {
+            return Err(unsupported("parallel tempering"));
+        }
         let Some(state) = &self.state else {
             return Ok(());
         };

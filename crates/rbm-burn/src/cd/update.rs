@@ -32,6 +32,13 @@ pub(crate) struct TrainingState<B: Backend, M> {
     pub(crate) chains: Option<Tensor<B, 2>>,
     /// Running mean activity of each hidden unit, `[n_hidden]`.
     pub(crate) hidden_activity: Option<Tensor<B, 1>>,
+    /// The offsets of centred training.
+    pub(crate) offsets: Option<super::Offsets<B>>,
+    /// Accepted swaps of each pair of neighbouring temperatures since the last epoch's
+    /// metrics, `[temperatures − 1]` (not checkpointed: checkpoints fall between epochs).
+    pub(crate) swaps: Option<Tensor<B, 1>>,
+    /// Swaps proposed to each pair since the last epoch's metrics.
+    pub(crate) swap_attempts: usize,
 }
 
 impl<B: Backend, M: CdModel<B>> TrainingState<B, M> {
@@ -41,6 +48,9 @@ impl<B: Backend, M: CdModel<B>> TrainingState<B, M> {
             velocity: params::zeros_like(model),
             chains: None,
             hidden_activity: None,
+            offsets: None,
+            swaps: None,
+            swap_attempts: 0,
         }
     }
 }
@@ -60,6 +70,9 @@ pub(crate) struct UpdateSettings {
     pub(crate) decay: f64,
     /// `(target, decay, cost)` of the sparsity penalty, if any.
     pub(crate) sparsity: Option<(f64, f64, f64)>,
+    /// Neither centred nor tempered: the plain CD-k / PCD update that accelerated steps
+    /// implement (they decline the others).
+    pub(crate) plain: bool,
 }
 
 /// The inputs of an update, handed back by a step that does not take them.

@@ -664,7 +664,7 @@ impl UpdateStep<Host, Rbm<Host>> for FusedStep {
         settings: &UpdateSettings,
         rng: &mut Xoshiro256PlusPlus,
     ) -> Result<(Rbm<Host>, Tensor<Host, 1>), Declined<Host, Rbm<Host>>> {
-        if !fuses(&rbm, &batch, state.as_ref()) {
+        if !settings.plain || !fuses(&rbm, &batch, state.as_ref()) {
             return Err(Box::new((rbm, batch)));
         }
         let device = rbm.device();
@@ -737,6 +737,9 @@ impl UpdateStep<Host, Rbm<Host>> for FusedStep {
             },
             chains,
             hidden_activity,
+            offsets: None,
+            swaps: None,
+            swap_attempts: 0,
         });
         let updated = Rbm {
             weights: Param::from_mapped_value(weights_id, from_host_array(w), weights_mapper),

@@ -6,13 +6,13 @@
 use burn::tensor::{backend::Backend, Tensor};
 use rand::Rng;
 
+use crate::cd::centring::Offsets;
 use crate::error::Result;
 use crate::kernels::matmul;
 use crate::metrics::{pseudo_log_likelihood_of, reconstruction_error_of};
 use crate::model::{CdModel, Phase};
-use crate::params::value_param;
-use crate::units::VisibleLayer;
-use crate::units::VisibleUnits;
+use crate::params::{keep_require_grad, value_param};
+use crate::units::{HiddenLayer, VisibleLayer, VisibleUnits};
 
 use super::{Rbm, RbmConfig};
 
@@ -208,6 +208,53 @@ impl<B: Backend> CdModel<B> for Rbm<B> {
         check_sigma(self)
     }
 
+    fn supports_centring(&self) -> bool {
+        self.is_binary()
+    }
+
+    fn centred_weights(&self, step: Self, offsets: &Offsets<B>, decay: f64) -> Self {
+        let outer = |column: Tensor<B, 1>, row: Tensor<B, 1>| {
+            matmul(column.unsqueeze_dim::<2>(1), row.unsqueeze::<2>())
+        };
+        let weights = step.weights.val()
+            - outer(offsets.visible.clone(), step.hidden_bias())
+            - outer(step.visible_bias(), offsets.hidden.clone());
+        let weights = if decay > 0.0 {
+            weights - self.weights.val() * decay
+        } else {
+            weights
+        };
+        Self {
+            weights: step.weights.map(|old| keep_require_grad(&old, weights)),
+            ..step
+        }
+    }
+
+    fn shift_biases(value: Self, shift: &Offsets<B>) -> Self {
+        let weights = value.weights.val();
+        let visible = value.visible_bias()
+            - matmul(weights.clone(), shift.hidden.clone().unsqueeze_dim::<2>(1)).squeeze_dim(1);
+        let hidden = value.hidden_bias()
+            - matmul(shift.visible.clone().unsqueeze::<2>(), weights).squeeze_dim(0);
+        Self {
+            weights: value.weights,
+            visible: value.visible.with_bias(visible),
+            hidden: value.hidden.with_bias(hidden),
+        }
+    }
+
+    fn tempered(&self, beta: f64) -> Option<Self> {
+        self.is_binary().then(|| Self {
+            weights: self.weights.clone().map(|w| w * beta),
+            visible: self.visible.clone().with_bias(self.visible_bias() * beta),
+            hidden: HiddenLayer::new(self.hidden_units(), self.hidden_bias() * beta),
+        })
+    }
+
+    fn joint_energy(&self, visible: Tensor<B, 2>, hidden: Tensor<B, 2>) -> Option<Tensor<B, 1>> {
+        Some(self.energy(visible, hidden))
+    }
+
     fn reconstruction_error(&self, rows: &Tensor<B, 2>) -> Tensor<B, 1> {
         reconstruction_error_of(&self.visible, rows.clone(), self.reconstruct(rows.clone()))
     }
@@ -228,6 +275,15 @@ impl<B: Backend> CdModel<B> for Rbm<B> {
             self.n_visible(),
             rng,
         )
+    }
+}
+
+impl<B: Backend> Rbm<B> {
+    /// Binary visible and binary hidden units: the models that centring and tempering apply
+    /// to.
+    pub(crate) fn is_binary(&self) -> bool {
+        matches!(self.visible, VisibleLayer::Bernoulli(_))
+            && matches!(self.hidden, HiddenLayer::Bernoulli(_))
     }
 }
 

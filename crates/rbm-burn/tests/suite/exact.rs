@@ -1,7 +1,7 @@
 //! Energies, free energies, log Z and likelihoods against brute-force enumeration in f64.
 
 use burn::tensor::backend::Backend;
-use rbm_burn::{EnumeratedLayer, RbmError, MAX_ENUMERATED_UNITS};
+use rbm_burn::{CentredRbm, EnumeratedLayer, Offsets, RbmError, MAX_ENUMERATED_UNITS};
 
 use crate::common::*;
 
@@ -131,4 +131,66 @@ pub fn twenty_four_units_are_enumerated<B: Backend>(device: &B::Device) {
         (over_visible - over_hidden).abs() < 1e-3,
         "{over_visible} vs {over_hidden}"
     );
+}
+
+/// A centred RBM (energy `−(v − μ)ᵀW(h − λ) − aᵀ(v − μ) − bᵀ(h − λ)`, evaluated in that form)
+/// and the ordinary RBM it converts to define the same `p(v)`: the log-probability of every
+/// visible state by enumerating all `(v, h)` pairs of the centred energy equals the ordinary
+/// model's exact log-likelihood (f32 rounding, 10⁻⁴). Their energies differ by one constant,
+/// and converting back gives the centred biases again.
+pub fn centred_rbm_converts_to_an_rbm_with_the_same_distribution<B: Backend>(device: &B::Device) {
+    let host = HostRbm::random(5, 4, 0.8, 31);
+    let plain = host.to_device::<B>(device);
+    let offsets = Offsets {
+        visible: tensor1::<B>(&[0.1, 0.7, 0.35, 0.9, 0.5], device),
+        hidden: tensor1::<B>(&[0.6, 0.2, 0.45, 0.8], device),
+    };
+    let centred = CentredRbm {
+        weights: plain.weights.val(),
+        visible_bias: plain.visible_bias(),
+        hidden_bias: plain.hidden_bias(),
+        offsets,
+    };
+    let rbm = centred.to_rbm().unwrap();
+    let pairs: Vec<(Vec<f64>, Vec<f64>)> = states(5)
+        .flat_map(|v| states(4).map(move |h| (v.clone(), h)))
+        .collect();
+    let (vs, hs): (Vec<_>, Vec<_>) = pairs.into_iter().unzip();
+    let centred_energy =
+        to_f64(centred.energy(rows_tensor::<B>(&vs, device), rows_tensor::<B>(&hs, device)));
+    let plain_energy =
+        to_f64(rbm.energy(rows_tensor::<B>(&vs, device), rows_tensor::<B>(&hs, device)));
+    let shift = centred_energy[0] - plain_energy[0];
+    assert!(
+        shift.abs() > 0.1,
+        "the offsets must change the energy's constant"
+    );
+    for (c, p) in centred_energy.iter().zip(&plain_energy) {
+        assert!((c - p - shift).abs() < 1e-4, "{c} − {p} ≠ {shift}");
+    }
+    let log_z = log_sum_exp(centred_energy.iter().map(|e| -e));
+    let exact = to_f64(
+        rbm.log_likelihood_exact(rows_tensor::<B>(&states(5).collect::<Vec<_>>(), device))
+            .unwrap(),
+    );
+    for (v, exact) in exact.iter().enumerate() {
+        let marginal = log_sum_exp(centred_energy[v * 16..(v + 1) * 16].iter().map(|e| -e));
+        assert!(
+            (marginal - log_z - exact).abs() < 1e-4,
+            "state {v}: {} vs {exact}",
+            marginal - log_z
+        );
+    }
+    // The conversion moved the biases, and converting back restores them.
+    assert!(max_abs_diff(&to_f64(rbm.visible_bias()), &host.visible_bias) > 0.1);
+    let back = CentredRbm::from_rbm(&rbm, centred.offsets.clone()).unwrap();
+    assert!(max_abs_diff(&to_f64(back.visible_bias), &host.visible_bias) < 1e-5);
+    assert!(max_abs_diff(&to_f64(back.hidden_bias), &host.hidden_bias) < 1e-5);
+}
+
+fn tensor1<B: Backend>(values: &[f32], device: &B::Device) -> burn::tensor::Tensor<B, 1> {
+    burn::tensor::Tensor::from_data(
+        burn::tensor::TensorData::new(values.to_vec(), [values.len()]),
+        device,
+    )
 }
