@@ -202,9 +202,9 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
         }))
         .with_seed(args.seed);
     let method = match (args.tempering, args.persistent) {
-        (Some(m), _) => format!("PT({m}, β ≥ {})", args.min_beta),
-        (None, true) => "PCD".into(),
-        (None, false) => "CD".into(),
+        (Some(m), _) => format!("PT({m} temperatures, β ≥ {})-{}", args.min_beta, args.k),
+        (None, true) => format!("PCD-{}", args.k),
+        (None, false) => format!("CD-{}", args.k),
     };
     let method = format!(
         "{}{method}{}",
@@ -212,11 +212,10 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
         if args.flip { " on flipped images" } else { "" }
     );
     println!(
-        "RBM {pixels}-{} on {} binarised MNIST images ({} test), {method}-{}, learning rate {}, {} epochs, backend {}",
+        "RBM {pixels}-{} on {} binarised MNIST images ({} test), {method}, learning rate {}, {} epochs, backend {}",
         args.hidden,
         train.dims()[0],
         test.dims()[0],
-        args.k,
         args.learning_rate,
         args.epochs,
         std::any::type_name::<B>()
@@ -299,9 +298,13 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
     println!(
         "average log-likelihood: train {train_log_likelihood:.2} nats, test {test_log_likelihood:.2} nats"
     );
-    let exact = if args.exact {
+    let exact_log_z = if args.exact {
+        Some(rbm.log_partition_exact()?)
+    } else {
+        None
+    };
+    let exact = if let Some(log_z) = exact_log_z {
         let started = Instant::now();
-        let log_z = rbm.log_partition_exact()?;
         let train_exact = rbm.average_log_likelihood(&train, log_z)?;
         let test_exact = rbm.average_log_likelihood(&test, log_z)?;
         println!(
@@ -325,8 +328,12 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
                 .with_seed(args.seed),
         )?;
         let optimistic = rbm.average_log_likelihood(&rows, ais.log_z)?;
+        let exact = match exact_log_z {
+            Some(log_z) => format!(", exact {:.2}", rbm.average_log_likelihood(&rows, log_z)?),
+            None => String::new(),
+        };
         println!(
-            "reverse AIS on {} test images ({:.0} s): test log-likelihood in [{:.2} ± {:.2}, {optimistic:.2}] (reverse AIS, AIS)",
+            "reverse AIS on {} test images ({:.0} s): test log-likelihood in [{:.2}, {optimistic:.2}] (reverse AIS, AIS; spread over the images ± {:.2}){exact}",
             rows.dims()[0],
             started.elapsed().as_secs_f64(),
             raise.log_likelihood,
@@ -444,57 +451,70 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
         save_probabilities("fantasy_particles.png", fantasy)?;
     }
 
+    // A run resumed after its last epoch trains nothing and keeps the earlier files.
     let epochs = &history.epochs;
-    let curve = |name: &str, value: &dyn Fn(&EpochMetrics) -> f64| Series {
-        name: name.into(),
-        points: epochs
-            .iter()
-            .map(|m| ((m.epoch + 1) as f64, value(m)))
-            .collect(),
-    };
-    let panel = |title: &str, series| Panel {
-        title: title.into(),
-        x_label: "epoch".into(),
-        series,
-    };
-    let path = args.out.join("curves.svg");
-    save_panels_svg(
-        &path,
-        &[
-            panel(
-                "reconstruction error",
-                vec![curve("train", &|m| m.reconstruction_error)],
-            ),
-            panel(
-                "free-energy gap (test − train)",
-                vec![curve("gap", &|m| m.free_energy_gap().unwrap_or(f64::NAN))],
-            ),
-            panel(
-                "pseudo-log-likelihood",
-                vec![curve("train", &|m| m.pseudo_log_likelihood)],
-            ),
-        ],
-    )?;
-    files.push(path);
-
-    let mut csv = String::from(
-        "epoch,reconstruction_error,free_energy_train,free_energy_test,pseudo_log_likelihood,seconds\n",
-    );
-    for m in epochs {
-        writeln!(
-            csv,
-            "{},{},{},{},{},{}",
-            m.epoch + 1,
-            m.reconstruction_error,
-            m.free_energy_train,
-            m.free_energy_validation.unwrap_or(f64::NAN),
-            m.pseudo_log_likelihood,
-            m.seconds
+    if !epochs.is_empty() {
+        let curve = |name: &str, value: &dyn Fn(&EpochMetrics) -> f64| Series {
+            name: name.into(),
+            points: epochs
+                .iter()
+                .map(|m| ((m.epoch + 1) as f64, value(m)))
+                .collect(),
+        };
+        let panel = |title: &str, series| Panel {
+            title: title.into(),
+            x_label: "epoch".into(),
+            series,
+        };
+        let path = args.out.join("curves.svg");
+        save_panels_svg(
+            &path,
+            &[
+                panel(
+                    "reconstruction error",
+                    vec![curve("train", &|m| m.reconstruction_error)],
+                ),
+                panel(
+                    "free-energy gap (test − train)",
+                    vec![curve("gap", &|m| m.free_energy_gap().unwrap_or(f64::NAN))],
+                ),
+                panel(
+                    "pseudo-log-likelihood",
+                    vec![curve("train", &|m| m.pseudo_log_likelihood)],
+                ),
+            ],
         )?;
+        files.push(path);
+
+        let header =
+            "epoch,reconstruction_error,free_energy_train,free_energy_test,pseudo_log_likelihood,seconds\n";
+        // A resumed run keeps the rows of the epochs before it (its curves show its own epochs).
+        let first_epoch = epochs[0].epoch + 1;
+        let earlier = std::fs::read_to_string(args.out.join("metrics.csv")).unwrap_or_default();
+        let mut csv = String::from(header);
+        for line in earlier.lines().skip(1) {
+            let epoch = line.split(',').next().and_then(|e| e.parse::<usize>().ok());
+            if epoch.is_some_and(|e| e < first_epoch) {
+                csv.push_str(line);
+                csv.push('\n');
+            }
+        }
+        for m in epochs {
+            writeln!(
+                csv,
+                "{},{},{},{},{},{}",
+                m.epoch + 1,
+                m.reconstruction_error,
+                m.free_energy_train,
+                m.free_energy_validation.unwrap_or(f64::NAN),
+                m.pseudo_log_likelihood,
+                m.seconds
+            )?;
+        }
+        let path = args.out.join("metrics.csv");
+        write_bytes_atomically(&path, csv.as_bytes())?;
+        files.push(path);
     }
-    let path = args.out.join("metrics.csv");
-    write_bytes_atomically(&path, csv.as_bytes())?;
-    files.push(path);
     let path = args.out.join("rbm.json");
     write_bytes_atomically(&path, rbm_config.to_string().as_bytes())?;
     files.push(path);
