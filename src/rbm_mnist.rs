@@ -295,6 +295,18 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
         ais.log_z_high,
         ais.effective_sample_size
     );
+    let mut sorted = ais.log_weights.clone();
+    sorted.sort_by(f64::total_cmp);
+    let top: Vec<String> = sorted
+        .iter()
+        .rev()
+        .take(3)
+        .map(|w| format!("{:+.2}", w - sorted[sorted.len() / 2]))
+        .collect();
+    println!(
+        "  the largest log weights, from the median: {} (a run far above the others dominates the estimate)",
+        top.join(", ")
+    );
     println!(
         "average log-likelihood: train {train_log_likelihood:.2} nats, test {test_log_likelihood:.2} nats"
     );
