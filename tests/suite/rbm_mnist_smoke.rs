@@ -10,6 +10,16 @@ use rbm_burn::RbmConfig;
 use rbm_burn_examples::pipelines;
 use rbm_burn_examples::rbm_mnist::Args;
 
+/// The example's arguments: the data directory, the output directory, then `arguments`.
+fn parse_args(dir: &std::ffi::OsStr, out: &std::path::Path, arguments: &[&str]) -> Args {
+    Args::parse_from(
+        ["rbm_mnist".as_ref(), "--data-dir".as_ref(), dir]
+            .into_iter()
+            .chain(["--out".as_ref(), out.as_os_str()])
+            .chain(arguments.iter().map(|a| a.as_ref())),
+    )
+}
+
 #[test]
 fn rbm_mnist_runs_end_to_end() {
     let Some(dir) = crate::mnist_dir("the rbm_mnist smoke test") else {
@@ -34,12 +44,7 @@ fn rbm_mnist_runs_end_to_end() {
         "--eval-digits",
         "50",
     ];
-    let args = Args::parse_from(
-        ["rbm_mnist".as_ref(), "--data-dir".as_ref(), dir.as_os_str()]
-            .into_iter()
-            .chain(["--out".as_ref(), out.path().as_os_str()])
-            .chain(arguments.iter().map(|a| a.as_ref())),
-    );
+    let args = parse_args(&dir, out.path(), &arguments);
     let report = pipelines::rbm_mnist(&args).expect("the pipeline runs");
     let names = [
         "model.mpk",
@@ -127,12 +132,7 @@ fn rbm_mnist_centred_tempered_flipped_with_bracket_and_resume() {
         "--eval-digits",
         "20",
     ];
-    let args = Args::parse_from(
-        ["rbm_mnist".as_ref(), "--data-dir".as_ref(), dir.as_os_str()]
-            .into_iter()
-            .chain(["--out".as_ref(), out.path().as_os_str()])
-            .chain(arguments.iter().map(|a| a.as_ref())),
-    );
+    let args = parse_args(&dir, out.path(), &arguments);
     let first = pipelines::rbm_mnist(&args).expect("the pipeline runs");
     assert!(out.path().join("checkpoint.ckpt").exists());
     let (_, exact_test) = first.exact.expect("--exact reports the exact likelihood");

@@ -111,23 +111,17 @@ pub(crate) fn centred_step<B: Backend, M: CdModel<B>>(
     M::shift_biases(step, offsets)
 }
 
-/// Moves `offsets` towards the means of the data phase `positive` (or starts them there) and
-/// re-expresses `velocity` for the new offsets.
+/// Moves `offsets` towards the means of the data phase `positive` and re-expresses
+/// `velocity` for the new offsets.
 pub(crate) fn follow_data<B: Backend, M: CdModel<B>>(
-    offsets: Option<Offsets<B>>,
+    offsets: Offsets<B>,
     velocity: M,
     positive: &Phase<B>,
     rate: f64,
 ) -> (Offsets<B>, M) {
-    let means = Offsets::of_phase(positive);
-    match offsets {
-        None => (means, velocity),
-        Some(old) => {
-            let new = old.moved_towards(means, rate);
-            let velocity = M::shift_biases(velocity, &new.minus(&old));
-            (new, velocity)
-        }
-    }
+    let new = offsets.moved_towards(Offsets::of_phase(positive), rate);
+    let velocity = M::shift_biases(velocity, &new.minus(&offsets));
+    (new, velocity)
 }
 
 /// A centred binary RBM in its own parameters: energy

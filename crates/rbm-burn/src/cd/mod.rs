@@ -648,8 +648,8 @@ impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
         let (model, mut velocity, health) =
             params::momentum_step(model, velocity, step, settings.momentum, plain_decay);
         let mut offsets = state.offsets;
-        if let Some(centring) = &self.config.centring {
-            let moved = centring::follow_data(offsets, velocity, &positive, centring.offset_rate);
+        if let (Some(centring), Some(current)) = (&self.config.centring, offsets.take()) {
+            let moved = centring::follow_data(current, velocity, &positive, centring.offset_rate);
             (offsets, velocity) = (Some(moved.0), moved.1);
         }
         self.state = Some(TrainingState {

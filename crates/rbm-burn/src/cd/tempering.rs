@@ -98,9 +98,14 @@ pub(crate) fn negative_phase<B: Backend, M: CdModel<B>, R: Rng + ?Sized>(
     let mut visible = Vec::with_capacity(betas.len());
     let mut hidden = Vec::with_capacity(betas.len());
     for (&beta, mut state) in betas.iter().zip(start.chunk(betas.len(), 0)) {
-        let tempered = model
-            .tempered(beta)
-            .expect("the learner checks that the model tempers");
+        // The β = 1 chains run on the model itself, not on a scaled copy of it.
+        let tempered = if beta == 1.0 {
+            model.clone()
+        } else {
+            model
+                .tempered(beta)
+                .expect("the learner checks that the model tempers")
+        };
         let mut last = None;
         for _ in 0..k {
             let phase = tempered.gibbs_step(rows, state, false, rng);
@@ -128,9 +133,7 @@ pub(crate) fn negative_phase<B: Backend, M: CdModel<B>, R: Rng + ?Sized>(
         let column = swap.clone().unsqueeze_dim::<2>(1);
         swap_rows(&mut visible, t, &column);
         swap_rows(&mut hidden, t, &column);
-        let (cold, hot) = (energies[t].clone(), energies[t + 1].clone());
-        energies[t] = hot.clone() * swap.clone() + cold.clone() * (1.0 - swap.clone());
-        energies[t + 1] = cold * swap.clone() + hot * (1.0 - swap);
+        swap_rows(&mut energies, t, &swap);
     }
     TemperedPhase {
         negative: model.positive_phase(&visible[0]),
@@ -139,8 +142,13 @@ pub(crate) fn negative_phase<B: Backend, M: CdModel<B>, R: Rng + ?Sized>(
     }
 }
 
-/// Swaps the rows of `states[t]` and `states[t + 1]` where `mask` (`[rows, 1]`) is 1.
-fn swap_rows<B: Backend>(states: &mut [Tensor<B, 2>], t: usize, mask: &Tensor<B, 2>) {
+/// Swaps the rows of `states[t]` and `states[t + 1]` where `mask` (`[rows]` for vectors,
+/// `[rows, 1]` for matrices) is 1.
+fn swap_rows<B: Backend, const D: usize>(
+    states: &mut [Tensor<B, D>],
+    t: usize,
+    mask: &Tensor<B, D>,
+) {
     let (cold, hot) = (states[t].clone(), states[t + 1].clone());
     let keep = mask.clone().neg() + 1.0;
     states[t] = hot.clone() * mask.clone() + cold.clone() * keep.clone();
