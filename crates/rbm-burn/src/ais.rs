@@ -290,7 +290,7 @@ pub struct ReverseAisConfig {
 }
 
 impl ReverseAisConfig {
-    /// Checks the number of runs and the schedule.
+    /// Checks the number of runs, the chunk size and the schedule.
     ///
     /// # Errors
     /// [`RbmError::InvalidHyperparameter`] naming the invalid field.
@@ -300,6 +300,13 @@ impl ReverseAisConfig {
                 name: "runs_per_row",
                 value: "0".into(),
                 reason: "at least one run per row is needed",
+            });
+        }
+        if self.chunk_rows == 0 {
+            return Err(RbmError::InvalidHyperparameter {
+                name: "chunk_rows",
+                value: "0".into(),
+                reason: "at least one row per chunk is needed",
             });
         }
         self.schedule.validate()
@@ -395,7 +402,10 @@ impl<B: Backend> Rbm<B> {
     /// annealing process (`x_0 ~ A`, `x_k ~ T_k(· | x_{k−1})`), a normalised model that tends
     /// to `p(v)` as the schedule lengthens. So `E[log mean ŵ] ≤ log q(v)`: the average of
     /// `log mean ŵ(v)` over the rows is a stochastic lower bound. Together with
-    /// [`Rbm::ais_log_partition`] it brackets the log-likelihood.
+    /// [`Rbm::ais_log_partition`] it brackets the log-likelihood — as long as the annealing
+    /// path visits every mode of the model: a mode that the runs from the rows never reach
+    /// (a spurious near-blank mode of an MNIST RBM, say) is missing from `q` too, and then
+    /// this estimate lies *above* the true value. AIS's effective number of runs shows it.
     ///
     /// The cost is that of AIS with `rows · runs_per_row` runs: evaluate a subset of a large
     /// test set (rows are processed in chunks of [`ReverseAisConfig::chunk_rows`]).
@@ -421,7 +431,7 @@ impl<B: Backend> Rbm<B> {
         let mut rng = StdRng::seed_from_u64(config.seed);
         let rows = visible.dims()[0];
         let mut per_row = Vec::with_capacity(rows);
-        let chunk_rows = config.chunk_rows.max(1);
+        let chunk_rows = config.chunk_rows;
         for start in (0..rows).step_by(chunk_rows) {
             let chunk = visible
                 .clone()

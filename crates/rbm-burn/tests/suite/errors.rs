@@ -6,8 +6,9 @@ use burn::data::dataset::{Dataset, InMemDataset};
 use burn::tensor::{backend::Backend, Tensor};
 use rbm_burn::synthetic::bars_and_stripes;
 use rbm_burn::{
-    rows_to_tensor, ContrastiveDivergenceConfig, DatasetSource, Rbm, RbmConfig, RbmError,
-    SparsityConfig,
+    rows_to_tensor, BetaSchedule, CentredRbm, CentringConfig, ContrastiveDivergenceConfig,
+    DatasetSource, Offsets, Rbm, RbmConfig, RbmError, ReverseAisConfig, SparsityConfig,
+    TemperingConfig, VisibleUnits,
 };
 
 fn invalid(name: &str) -> impl Fn(&RbmError) -> bool + '_ {
@@ -47,6 +48,26 @@ pub fn invalid_hyperparameters_are_rejected<B: Backend>(_device: &B::Device) {
         (
             base().with_sparsity(Some(SparsityConfig::new(0.1, 1.0).with_decay(1.0))),
             "sparsity.decay",
+        ),
+        (
+            base().with_centring(Some(CentringConfig::new().with_offset_rate(0.0))),
+            "centring.offset_rate",
+        ),
+        (
+            base().with_centring(Some(CentringConfig::new().with_offset_rate(1.5))),
+            "centring.offset_rate",
+        ),
+        (
+            base().with_tempering(Some(TemperingConfig::new().with_temperatures(1))),
+            "tempering.temperatures",
+        ),
+        (
+            base().with_tempering(Some(TemperingConfig::new().with_min_beta(1.0))),
+            "tempering.min_beta",
+        ),
+        (
+            base().with_tempering(Some(TemperingConfig::new().with_min_beta(f64::NAN))),
+            "tempering.min_beta",
         ),
     ];
     for (config, name) in cases {
@@ -299,4 +320,91 @@ pub fn a_learner_is_for_one_model_size<B: Backend>(device: &B::Device) {
             .unwrap_err(),
         expected
     );
+}
+
+/// Centring and tempering refuse models they do not apply to (Gaussian visible units here)
+/// before any update, reverse AIS refuses an empty run or chunk count, and the centred view
+/// checks its offsets' lengths and the unit types.
+pub fn centring_tempering_and_reverse_ais_inputs_are_checked<B: Backend>(device: &B::Device) {
+    let gaussian = || {
+        RbmConfig::new(4, 3)
+            .with_visible_units(VisibleUnits::Gaussian { learn_sigma: false })
+            .init::<B>(device)
+            .unwrap()
+    };
+    let batch = Tensor::<B, 2>::zeros([2, 4], device);
+    for (config, operation) in [
+        (
+            ContrastiveDivergenceConfig::new().with_centring(Some(CentringConfig::new())),
+            "centred training",
+        ),
+        (
+            ContrastiveDivergenceConfig::new().with_tempering(Some(TemperingConfig::new())),
+            "parallel tempering",
+        ),
+    ] {
+        let mut learner = config.init::<B, Rbm<B>>().unwrap();
+        let error = learner.step(gaussian(), batch.clone()).unwrap_err();
+        assert!(
+            matches!(error, RbmError::UnsupportedUnits { operation: o, .. } if o == operation),
+            "{error}"
+        );
+    }
+
+    let rbm = RbmConfig::new(4, 3).init::<B>(device).unwrap();
+    let rows = Tensor::<B, 2>::zeros([2, 4], device);
+    let schedule = BetaSchedule::uniform(10);
+    for (config, name) in [
+        (
+            ReverseAisConfig::new()
+                .with_runs_per_row(0)
+                .with_schedule(schedule.clone()),
+            "runs_per_row",
+        ),
+        (
+            ReverseAisConfig::new()
+                .with_chunk_rows(0)
+                .with_schedule(schedule.clone()),
+            "chunk_rows",
+        ),
+    ] {
+        let error = rbm
+            .reverse_ais_log_likelihood(&rows, &rows, &config)
+            .unwrap_err();
+        assert!(invalid(name)(&error), "{name}: got {error}");
+    }
+    assert!(rbm
+        .reverse_ais_log_likelihood(
+            &rows,
+            &rows,
+            &ReverseAisConfig::new().with_schedule(schedule)
+        )
+        .is_ok());
+
+    let offsets = |v: usize, h: usize| Offsets {
+        visible: Tensor::<B, 1>::zeros([v], device),
+        hidden: Tensor::<B, 1>::zeros([h], device),
+    };
+    for (wrong, what) in [
+        (offsets(5, 3), "visible offsets"),
+        (offsets(4, 2), "hidden offsets"),
+    ] {
+        let error = CentredRbm::from_rbm(&rbm, wrong.clone()).unwrap_err();
+        assert!(
+            matches!(error, RbmError::ShapeMismatch { what: w, .. } if w == what),
+            "{error}"
+        );
+        let centred = CentredRbm {
+            offsets: wrong,
+            ..CentredRbm::from_rbm(&rbm, offsets(4, 3)).unwrap()
+        };
+        assert!(matches!(
+            centred.to_rbm(),
+            Err(RbmError::ShapeMismatch { .. })
+        ));
+    }
+    assert!(matches!(
+        CentredRbm::from_rbm(&gaussian(), offsets(4, 3)),
+        Err(RbmError::UnsupportedUnits { .. })
+    ));
 }

@@ -69,6 +69,7 @@ macro_rules! suite {
             errors::exact_quantities_reject_bad_data,
             errors::divergence_is_reported_with_epoch_and_batch,
             errors::a_learner_is_for_one_model_size,
+            errors::centring_tempering_and_reverse_ais_inputs_are_checked,
             persistence::save_and_load_round_trip,
             persistence::rbm_files_round_trip_and_name_what_is_wrong,
             persistence::resumed_training_equals_uninterrupted_training,
