@@ -58,9 +58,23 @@ pub struct Args {
     /// Learning rate of contrastive divergence.
     #[arg(long, default_value_t = 0.1)]
     pub learning_rate: f64,
-    /// Learning rate of Adam during fine-tuning.
+    /// Learning rate of Adam during fine-tuning (of its first epoch).
     #[arg(long, default_value_t = 1e-3)]
     pub finetune_learning_rate: f64,
+    /// Learning rate of the last fine-tuning epoch, reached by a linear decay (default: no
+    /// decay).
+    #[arg(long)]
+    pub finetune_final_learning_rate: Option<f64>,
+    /// Dropout on the hidden units during fine-tuning (probability of dropping each one).
+    #[arg(long, default_value_t = 0.0)]
+    pub dropout: f64,
+    /// Dropout on the input pixels during fine-tuning.
+    #[arg(long, default_value_t = 0.0)]
+    pub input_dropout: f64,
+    /// Fine-tune only the pre-trained MLP, not also the same MLP from random weights (the
+    /// comparison doubles the fine-tuning time).
+    #[arg(long)]
+    pub no_random_init: bool,
     /// Gibbs steps per CD update (CD-k).
     #[arg(long, default_value_t = 1)]
     pub k: usize,
@@ -119,12 +133,13 @@ pub struct RunConfig {
 pub struct Report {
     /// Test accuracy of the fine-tuned DBN.
     pub pretrained_accuracy: f64,
-    /// Test accuracy of the same MLP trained from random initialisation.
-    pub random_init_accuracy: f64,
+    /// Test accuracy of the same MLP trained from random initialisation (`None` with
+    /// `--no-random-init`).
+    pub random_init_accuracy: Option<f64>,
     /// Wall time of pre-training, in seconds.
     pub pretrain_seconds: f64,
     /// Wall time of each fine-tuning run, in seconds (pre-trained, random).
-    pub finetune_seconds: (f64, f64),
+    pub finetune_seconds: (f64, Option<f64>),
     /// The files written.
     pub files: Vec<PathBuf>,
 }
@@ -170,6 +185,9 @@ impl Args {
                 .with_epochs(finetune_epochs)
                 .with_batch_size(self.batch_size)
                 .with_learning_rate(self.finetune_learning_rate)
+                .with_final_learning_rate(self.finetune_final_learning_rate)
+                .with_dropout(self.dropout)
+                .with_input_dropout(self.input_dropout)
                 .with_seed(self.seed),
             train_images,
             test_images,
@@ -291,24 +309,39 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
     let pretrained = Mlp::<Autodiff<B>>::from_inner(dbn.to_mlp(CLASSES, args.seed)?);
     let (pretrained, pretrained_history, pretrained_seconds) =
         fine_tune("pre-trained", &config.finetune, pretrained, &train, &test)?;
-    let random = MlpConfig::new(config.dbn.layers.clone(), CLASSES)
-        .with_seed(args.seed)
-        .init::<Autodiff<B>>(device)?;
-    let (random, random_history, random_seconds) =
-        fine_tune("random init", &config.finetune, random, &train, &test)?;
+    let random = if args.no_random_init {
+        None
+    } else {
+        let model = MlpConfig::new(config.dbn.layers.clone(), CLASSES)
+            .with_seed(args.seed)
+            .init::<Autodiff<B>>(device)?;
+        Some(fine_tune(
+            "random init",
+            &config.finetune,
+            model,
+            &train,
+            &test,
+        )?)
+    };
     let batch = config.finetune.batch_size;
+    let random_init_accuracy = random
+        .as_ref()
+        .map(|(model, _, _)| dbn::accuracy(&model.valid(), &test, batch))
+        .transpose()?;
     let report = Report {
         pretrained_accuracy: dbn::accuracy(&pretrained.valid(), &test, batch)?,
-        random_init_accuracy: dbn::accuracy(&random.valid(), &test, batch)?,
+        random_init_accuracy,
         pretrain_seconds,
-        finetune_seconds: (pretrained_seconds, random_seconds),
+        finetune_seconds: (pretrained_seconds, random.as_ref().map(|r| r.2)),
         files: Vec::new(),
     };
+    let random_line = report.random_init_accuracy.map_or(String::new(), |a| {
+        format!(" | random init {:.2}%", 100.0 * a)
+    });
     println!(
-        "test accuracy after {} fine-tuning epochs: pre-trained DBN {:.2}% | random init {:.2}%",
+        "test accuracy after {} fine-tuning epochs: pre-trained DBN {:.2}%{random_line}",
         config.finetune.epochs,
         100.0 * report.pretrained_accuracy,
-        100.0 * report.random_init_accuracy
     );
 
     let files = write_outputs(
@@ -317,10 +350,9 @@ pub fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<Report, Box<dy
         &dbn,
         &pretrained.valid(),
         &pretrain_history,
-        [
-            ("pretrained", &pretrained_history),
-            ("random_init", &random_history),
-        ],
+        std::iter::once(("pretrained", &pretrained_history))
+            .chain(random.as_ref().map(|r| ("random_init", &r.1)))
+            .collect(),
         args.seed,
     )?;
     for file in &files {
@@ -354,8 +386,10 @@ fn fine_tune<B: Backend>(
     let started = Instant::now();
     let mut report = |m: &FineTuneMetrics| {
         println!(
-            "  {name} epoch {:3}: loss {:.4}, train accuracy {:.2}%, test accuracy {:.2}%, {:.1} s",
+            "  {name} epoch {:3}: learning rate {:.2e}, loss {:.4}, train accuracy {:.2}%, \
+             test accuracy {:.2}%, {:.1} s",
             m.epoch + 1,
+            m.learning_rate,
             m.train_loss,
             100.0 * m.train_accuracy,
             100.0 * m.test_accuracy.unwrap_or(f64::NAN),
@@ -378,7 +412,7 @@ fn write_outputs<B: Backend>(
     dbn: &dbn::Dbn<B>,
     classifier: &Mlp<B>,
     pretrain: &PretrainHistory,
-    finetune: [(&str, &FineTuneHistory); 2],
+    finetune: Vec<(&str, &FineTuneHistory)>,
     seed: u64,
 ) -> Result<Vec<PathBuf>, Box<dyn Error>> {
     let mut files = Vec::new();
@@ -412,13 +446,15 @@ fn write_outputs<B: Backend>(
     write_bytes_atomically(&path, csv.as_bytes())?;
     files.push(path);
 
-    let mut csv = String::from("model,epoch,train_loss,train_accuracy,test_accuracy,seconds\n");
+    let mut csv =
+        String::from("model,epoch,learning_rate,train_loss,train_accuracy,test_accuracy,seconds\n");
     for (name, history) in finetune {
         for m in &history.epochs {
             writeln!(
                 csv,
-                "{name},{},{},{},{},{}",
+                "{name},{},{},{},{},{},{}",
                 m.epoch + 1,
+                m.learning_rate,
                 m.train_loss,
                 m.train_accuracy,
                 m.test_accuracy.unwrap_or(f64::NAN),

@@ -69,9 +69,55 @@ fn dbn_mnist_runs_end_to_end() {
     );
     // Both models were evaluated on the test images (NaN would mean no test accuracy).
     for line in metrics.lines().skip(1) {
-        let test_accuracy: f64 = line.split(',').nth(4).unwrap().parse().unwrap();
+        let test_accuracy: f64 = line.split(',').nth(5).unwrap().parse().unwrap();
         assert!(test_accuracy.is_finite(), "{line}");
     }
+    assert!(report.random_init_accuracy.is_some());
+}
+
+/// `--no-random-init` fine-tunes the pre-trained MLP only; the decayed learning rate is in
+/// its metrics.
+#[test]
+fn dbn_mnist_without_the_random_init_baseline() {
+    let Some(dir) = crate::mnist_dir("the dbn_mnist smoke test") else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let args = Args::parse_from([
+        "dbn_mnist".as_ref(),
+        "--data-dir".as_ref(),
+        dir.as_os_str(),
+        "--out".as_ref(),
+        out.path().as_os_str(),
+        "--train-limit".as_ref(),
+        "200".as_ref(),
+        "--test-limit".as_ref(),
+        "100".as_ref(),
+        "--layers".as_ref(),
+        "32".as_ref(),
+        "--pretrain-epochs".as_ref(),
+        "1".as_ref(),
+        "--finetune-epochs".as_ref(),
+        "2".as_ref(),
+        "--finetune-final-learning-rate".as_ref(),
+        "0.0001".as_ref(),
+        "--no-random-init".as_ref(),
+        "--sample-steps".as_ref(),
+        "2".as_ref(),
+    ]);
+    let report = pipelines::dbn_mnist(&args).expect("the pipeline runs");
+    assert_eq!(report.random_init_accuracy, None);
+    assert_eq!(report.finetune_seconds.1, None);
+    let metrics = std::fs::read_to_string(out.path().join("finetune_metrics.csv")).unwrap();
+    let rates: Vec<&str> = metrics
+        .lines()
+        .skip(1)
+        .map(|line| {
+            assert!(line.starts_with("pretrained,"), "{line}");
+            line.split(',').nth(2).unwrap()
+        })
+        .collect();
+    assert_eq!(rates, ["0.001", "0.0001"]);
 }
 
 #[test]

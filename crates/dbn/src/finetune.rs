@@ -9,8 +9,10 @@ use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::Dataset;
 use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::{Dropout, DropoutConfig};
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer, SgdConfig};
+use burn::tensor::activation::sigmoid;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Int, Tensor};
 use serde::{Deserialize, Serialize};
@@ -42,15 +44,32 @@ pub struct FineTuneConfig {
     /// Examples per update.
     #[config(default = 100)]
     pub batch_size: usize,
-    /// Learning rate of the optimizer.
+    /// Learning rate of the optimizer (of the first epoch when `final_learning_rate` is set).
     #[config(default = 1e-3)]
     pub learning_rate: f64,
+    /// When set, the learning rate falls linearly from `learning_rate` in the first epoch to
+    /// this value in the last one (`epochs − 1`, 0-based); finite and > 0. (With `epochs = 1`
+    /// only `learning_rate` is used.) A decaying rate lets the last epochs settle instead of
+    /// wandering around a minimum at full step size.
+    #[config(default = "None")]
+    pub final_learning_rate: Option<f64>,
     /// Seed of the data loader's shuffling.
     #[config(default = 0)]
     pub seed: u64,
     /// The optimizer.
     #[config(default = "OptimizerChoice::Adam")]
     pub optimizer: OptimizerChoice,
+    /// Dropout (Srivastava et al. 2014) on every hidden layer's output during fine-tuning:
+    /// the probability of zeroing each unit in each example, in `[0, 1)`; the kept units are
+    /// scaled by `1 / (1 − p)`, so the trained model is used as it is. The masks come from the
+    /// backend's random generator, seeded with `seed` when fitting starts (only when some
+    /// dropout is on). 0 turns it off.
+    #[config(default = 0.0)]
+    pub dropout: f64,
+    /// Dropout on the input units, as `dropout` (Srivastava et al. use 0.2 with 0.5 on the
+    /// hidden units).
+    #[config(default = 0.0)]
+    pub input_dropout: f64,
 }
 
 /// What one epoch of fine-tuning measured.
@@ -58,6 +77,8 @@ pub struct FineTuneConfig {
 pub struct FineTuneMetrics {
     /// The epoch, from 0.
     pub epoch: usize,
+    /// The learning rate the optimizer used in this epoch.
+    pub learning_rate: f64,
     /// Mean cross-entropy over the epoch's batches (weighted by batch size), in nats.
     pub train_loss: f64,
     /// Fraction of training examples classified correctly during the epoch (by the model as
@@ -87,18 +108,27 @@ impl FineTuneConfig {
     /// Checks the hyperparameters.
     ///
     /// # Errors
-    /// [`DbnError::InvalidHyperparameter`] for a zero batch size, a learning rate that is not
-    /// positive and finite, or a momentum outside `[0, 1)`.
+    /// [`DbnError::InvalidHyperparameter`] for a zero batch size, a learning rate (initial or
+    /// final) that is not positive and finite, or a momentum or dropout probability outside
+    /// `[0, 1)`.
     pub fn validate(&self) -> crate::Result<()> {
         if self.batch_size == 0 {
             return Err(invalid("batch_size", 0, "must be at least 1"));
         }
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return Err(invalid(
-                "learning_rate",
-                self.learning_rate,
-                "must be positive and finite",
-            ));
+        let rates = std::iter::once(("learning_rate", self.learning_rate))
+            .chain(self.final_learning_rate.map(|r| ("final_learning_rate", r)));
+        for (name, rate) in rates {
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err(invalid(name, rate, "must be positive and finite"));
+            }
+        }
+        for (name, p) in [
+            ("dropout", self.dropout),
+            ("input_dropout", self.input_dropout),
+        ] {
+            if !(0.0..1.0).contains(&p) {
+                return Err(invalid(name, p, "must be in [0, 1)"));
+            }
         }
         if let OptimizerChoice::Sgd { momentum } = self.optimizer {
             if !(0.0..1.0).contains(&momentum) {
@@ -106,6 +136,21 @@ impl FineTuneConfig {
             }
         }
         Ok(())
+    }
+
+    /// The learning rate of epoch `epoch` (0-based; see [`Self::final_learning_rate`]).
+    pub fn learning_rate_at(&self, epoch: usize) -> f64 {
+        match self.final_learning_rate {
+            None => self.learning_rate,
+            Some(last) => {
+                let span = self.epochs.saturating_sub(1).max(1);
+                if epoch >= span {
+                    return last;
+                }
+                let progress = epoch as f64 / span as f64;
+                self.learning_rate + (last - self.learning_rate) * progress
+            }
+        }
     }
 
     /// Fine-tunes `model` on `train` with the configured optimizer, evaluating on `test` after
@@ -180,19 +225,27 @@ impl FineTuneConfig {
             .set_device(device.clone())
             .build(train);
         let loss_fn = CrossEntropyLossConfig::new().init(&device);
+        let dropout = Dropouts {
+            input: DropoutConfig::new(self.input_dropout).init(),
+            hidden: DropoutConfig::new(self.dropout).init(),
+        };
+        if self.dropout > 0.0 || self.input_dropout > 0.0 {
+            AB::seed(&device, self.seed);
+        }
         let mut history = FineTuneHistory::default();
         for epoch in 0..self.epochs {
             let started = Instant::now();
+            let learning_rate = self.learning_rate_at(epoch);
             let mut loss_sums = Vec::with_capacity(n_batches);
             let mut correct = Vec::with_capacity(n_batches);
             for (batch, ClassBatch { inputs, targets }) in loader.iter().enumerate() {
                 let rows = targets.dims()[0];
-                let logits = model.forward(inputs);
+                let logits = dropout.logits(&model, inputs);
                 let loss = loss_fn.forward(logits.clone(), targets.clone());
                 loss_sums.push(loss.clone().inner() * rows as f64);
                 correct.push(count_correct(logits.inner(), targets.inner()));
                 let grads = GradientsParams::from_grads(loss.backward(), &model);
-                model = optimizer.step(self.learning_rate, model, grads);
+                model = optimizer.step(learning_rate, model, grads);
                 observer.on_batch_end(Progress {
                     layer: None,
                     epoch,
@@ -211,6 +264,7 @@ impl FineTuneConfig {
                 .transpose()?;
             let metrics = FineTuneMetrics {
                 epoch,
+                learning_rate,
                 train_loss,
                 train_accuracy,
                 test_accuracy,
@@ -226,6 +280,31 @@ impl FineTuneConfig {
             history.epochs.push(metrics);
         }
         Ok((model, history))
+    }
+}
+
+/// The dropout layers of fine-tuning, applied around the model's own layers so that the
+/// model (and its record) stays a plain MLP.
+struct Dropouts {
+    input: Dropout,
+    hidden: Dropout,
+}
+
+impl Dropouts {
+    /// The training-time logits: [`Mlp::forward`] with dropout on the input and on every
+    /// hidden layer's output (Burn's `Dropout` is the identity without autodiff).
+    ///
+    /// # Shapes
+    /// - `input`: `[batch, n_input]`
+    /// - output: `[batch, n_classes]`
+    fn logits<B: Backend>(&self, model: &Mlp<B>, input: Tensor<B, 2>) -> Tensor<B, 2> {
+        let features = model
+            .hidden
+            .iter()
+            .fold(self.input.forward(input), |x, layer| {
+                self.hidden.forward(sigmoid(layer.forward(x)))
+            });
+        model.output.forward(features)
     }
 }
 

@@ -62,6 +62,8 @@ mod autodiff_ndarray {
     instantiate!(burn::backend::Autodiff<burn::backend::NdArray>;
         training::pretrained_classifier_learns_synthetic_classes,
         training::sgd_fine_tuning_lowers_the_loss,
+        training::fine_tuning_learning_rate_decays_to_its_final_value,
+        training::dropout_is_applied_while_fitting_and_seeded,
     );
 }
 

@@ -5,8 +5,8 @@ use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ElementConversion;
 use dbn::{
-    ClassDataset, DbnConfig, FineTuneConfig, FineTuneMetrics, Mlp, MlpConfig, OptimizerChoice,
-    PassUp,
+    ClassDataset, DbnConfig, FineTuneConfig, FineTuneHistory, FineTuneMetrics, Mlp, MlpConfig,
+    OptimizerChoice, PassUp,
 };
 use rbm_burn::rand::rngs::StdRng;
 use rbm_burn::rand::SeedableRng;
@@ -167,6 +167,138 @@ pub fn pretrained_classifier_learns_synthetic_classes<B: AutodiffBackend>(device
     let accuracy = dbn::accuracy(&mlp.valid(), &test, 64).unwrap();
     assert_eq!(Some(accuracy), last.test_accuracy);
     assert!(accuracy >= REQUIRED_ACCURACY, "test accuracy {accuracy}");
+}
+
+/// `final_learning_rate` is used from the first epoch to the last, linearly in between. With
+/// plain SGD, a second epoch at a rate of 1e-9 moves each weight by 1e-9 × its gradient, far
+/// below f32 resolution of the outputs compared here (1e-5), while a second epoch at the full
+/// rate changes them by much more: the decayed run ends where the one-epoch run ended.
+pub fn fine_tuning_learning_rate_decays_to_its_final_value<B: AutodiffBackend>(device: &B::Device) {
+    let train = noisy_classes(200, 23);
+    let probe = train.features_tensor::<B::InnerBackend>(device);
+    let mlp = MlpConfig::new(vec![WIDTH, 8], CLASSES)
+        .with_seed(3)
+        .init::<B>(device)
+        .unwrap();
+    let sgd = FineTuneConfig::new()
+        .with_batch_size(10)
+        .with_learning_rate(0.5)
+        .with_optimizer(OptimizerChoice::Sgd { momentum: 0.0 });
+    let run = |config: FineTuneConfig| {
+        let (model, history) = config
+            .fit(mlp.clone(), train.clone(), None, &mut ())
+            .unwrap();
+        let rates: Vec<f64> = history.epochs.iter().map(|m| m.learning_rate).collect();
+        let out: Vec<f32> = model
+            .valid()
+            .forward(probe.clone())
+            .into_data()
+            .to_vec()
+            .unwrap();
+        (rates, out)
+    };
+    let largest_change = |a: &[f32], b: &[f32]| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
+    };
+    let (one_rates, one) = run(sgd.clone().with_epochs(1));
+    let (decayed_rates, decayed) = run(sgd
+        .clone()
+        .with_epochs(2)
+        .with_final_learning_rate(Some(1e-9)));
+    let (constant_rates, constant) = run(sgd.clone().with_epochs(2));
+    assert_eq!(one_rates, [0.5]);
+    assert_eq!(decayed_rates, [0.5, 1e-9]);
+    assert_eq!(constant_rates, [0.5, 0.5]);
+    assert!(largest_change(&one, &decayed) < 1e-5);
+    assert!(largest_change(&one, &constant) > 1e-2);
+
+    let five = sgd
+        .clone()
+        .with_epochs(5)
+        .with_final_learning_rate(Some(0.1));
+    let rates: Vec<f64> = (0..6).map(|e| five.learning_rate_at(e)).collect();
+    let expected = [0.5, 0.4, 0.3, 0.2, 0.1, 0.1];
+    assert!(
+        rates
+            .iter()
+            .zip(expected)
+            .all(|(r, e)| (r - e).abs() < 1e-12),
+        "{rates:?}"
+    );
+    for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        assert!(sgd
+            .clone()
+            .with_final_learning_rate(Some(bad))
+            .validate()
+            .is_err());
+    }
+}
+
+/// Dropout is applied while fitting, from a seeded stream, and only then. With the inputs
+/// dropped at p = 0.98, nearly every example reaches the model as all zeros, and the best the
+/// model can do is the class frequencies: the training loss stays near ln 4 ≈ 1.39 (an
+/// example keeps any input with probability 1 − 0.98²⁴ ≈ 0.38, so the loss cannot drop below
+/// about 0.62 · ln 4 ≈ 0.85), while the same run without dropout goes below 0.5. A moderate
+/// dropout still learns the classes; the same seed gives the same run and another seed
+/// another one.
+pub fn dropout_is_applied_while_fitting_and_seeded<B: AutodiffBackend>(device: &B::Device) {
+    let train = noisy_classes(200, 31);
+    let test = noisy_classes(200, 32);
+    let mlp = MlpConfig::new(vec![WIDTH, 16], CLASSES)
+        .with_seed(4)
+        .init::<B>(device)
+        .unwrap();
+    let config = FineTuneConfig::new()
+        .with_epochs(6)
+        .with_batch_size(10)
+        .with_learning_rate(0.02);
+    let fit = |config: FineTuneConfig| {
+        config
+            .fit(
+                mlp.clone(),
+                train.clone(),
+                Some(&test as &dyn Dataset<_>),
+                &mut (),
+            )
+            .unwrap()
+    };
+    let last_loss = |config: FineTuneConfig| fit(config).1.last().unwrap().train_loss;
+    let plain = last_loss(config.clone());
+    let blind = last_loss(config.clone().with_input_dropout(0.98));
+    assert!(plain < 0.5, "without dropout: loss {plain}");
+    assert!(blind > 0.85, "inputs dropped at 0.98: loss {blind}");
+
+    let dropped = config.clone().with_dropout(0.3).with_input_dropout(0.1);
+    let (model, history) = fit(dropped.clone());
+    let (_, again) = fit(dropped.clone());
+    let (_, other) = fit(dropped.clone().with_seed(9));
+    assert_eq!(history, again_without_seconds(&again, &history));
+    assert_ne!(
+        history.last().unwrap().train_loss,
+        other.last().unwrap().train_loss
+    );
+    let accuracy = dbn::accuracy(&model.valid(), &test, 50).unwrap();
+    assert!(
+        accuracy >= REQUIRED_ACCURACY,
+        "with dropout: test accuracy {accuracy}"
+    );
+    for bad in [1.0, -0.1, f64::NAN] {
+        assert!(config.clone().with_dropout(bad).validate().is_err());
+        assert!(config.clone().with_input_dropout(bad).validate().is_err());
+    }
+}
+
+/// `run` with the wall times of `reference` (the only field that may differ between two
+/// identical runs).
+fn again_without_seconds(run: &FineTuneHistory, reference: &FineTuneHistory) -> FineTuneHistory {
+    let mut run = run.clone();
+    for (m, r) in run.epochs.iter_mut().zip(&reference.epochs) {
+        m.seconds = r.seconds;
+    }
+    run
 }
 
 pub fn sgd_fine_tuning_lowers_the_loss<B: AutodiffBackend>(device: &B::Device) {
