@@ -5,6 +5,8 @@
 //! ```text
 //! MNIST_DIR=../shared/data/mnist cargo run --release --example dbn_mnist
 //! cargo run --release --example dbn_mnist -- --data-dir ../shared/data/mnist --preset hinton2006
+//! cargo run --release --example dbn_mnist -- --data-dir ../shared/data/mnist --preset hinton2006 \
+//!     --finetune-final-learning-rate 0.00001 --dropout 0.5 --input-dropout 0.2 --no-random-init
 //! cargo run --release --example dbn_mnist -- --train-limit 2000 --pretrain-epochs 1 --finetune-epochs 2
 //! ```
 //!
