@@ -9,17 +9,18 @@ use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::Dataset;
 use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::nn::{Dropout, DropoutConfig};
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer, SgdConfig};
-use burn::tensor::activation::sigmoid;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Int, Tensor};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{check_dataset, ClassBatch, ClassBatcher, ClassItem};
 use crate::error::{invalid, DbnError};
 use crate::mlp::Mlp;
+use rbm_burn::sampling::uniform;
 use rbm_burn::{Progress, TrainingObserver};
 
 /// The optimizer [`FineTuneConfig::fit`] builds. Any other Burn optimizer can be passed to
@@ -61,9 +62,9 @@ pub struct FineTuneConfig {
     pub optimizer: OptimizerChoice,
     /// Dropout (Srivastava et al. 2014) on every hidden layer's output during fine-tuning:
     /// the probability of zeroing each unit in each example, in `[0, 1)`; the kept units are
-    /// scaled by `1 / (1 − p)`, so the trained model is used as it is. The masks come from the
-    /// backend's random generator, seeded with `seed` when fitting starts (only when some
-    /// dropout is on). 0 turns it off.
+    /// scaled by `1 / (1 − p)`, so the trained model is used as it is. The masks come from a
+    /// host generator seeded with `seed`, so a run is reproducible whatever else uses the
+    /// backend's global generator meanwhile. 0 turns it off.
     #[config(default = 0.0)]
     pub dropout: f64,
     /// Dropout on the input units, as `dropout` (Srivastava et al. use 0.2 with 0.5 on the
@@ -225,13 +226,11 @@ impl FineTuneConfig {
             .set_device(device.clone())
             .build(train);
         let loss_fn = CrossEntropyLossConfig::new().init(&device);
-        let dropout = Dropouts {
-            input: DropoutConfig::new(self.input_dropout).init(),
-            hidden: DropoutConfig::new(self.dropout).init(),
+        let mut dropout = Dropouts {
+            input: self.input_dropout,
+            hidden: self.dropout,
+            rng: StdRng::seed_from_u64(self.seed),
         };
-        if self.dropout > 0.0 || self.input_dropout > 0.0 {
-            AB::seed(&device, self.seed);
-        }
         let mut history = FineTuneHistory::default();
         for epoch in 0..self.epochs {
             let started = Instant::now();
@@ -283,28 +282,43 @@ impl FineTuneConfig {
     }
 }
 
-/// The dropout layers of fine-tuning, applied around the model's own layers so that the
-/// model (and its record) stays a plain MLP.
+/// Dropout during fine-tuning, applied around the model's own layers so that the model (and
+/// its record) stays a plain MLP. The masks are drawn from a host generator that the fitting
+/// loop owns: Burn's `Dropout` draws from the backend's process-wide generator, which any
+/// other thread may advance, so a seeded run would not be reproducible.
 struct Dropouts {
-    input: Dropout,
-    hidden: Dropout,
+    /// Probability of dropping each input unit.
+    input: f64,
+    /// Probability of dropping each hidden unit.
+    hidden: f64,
+    rng: StdRng,
 }
 
 impl Dropouts {
     /// The training-time logits: [`Mlp::forward`] with dropout on the input and on every
-    /// hidden layer's output (Burn's `Dropout` is the identity without autodiff).
+    /// hidden layer's output.
     ///
     /// # Shapes
     /// - `input`: `[batch, n_input]`
     /// - output: `[batch, n_classes]`
-    fn logits<B: Backend>(&self, model: &Mlp<B>, input: Tensor<B, 2>) -> Tensor<B, 2> {
-        let features = model
-            .hidden
-            .iter()
-            .fold(self.input.forward(input), |x, layer| {
-                self.hidden.forward(sigmoid(layer.forward(x)))
-            });
+    fn logits<B: Backend>(&mut self, model: &Mlp<B>, input: Tensor<B, 2>) -> Tensor<B, 2> {
+        let input = self.drop(input, self.input);
+        let features = model.hidden_fold(input, model.hidden.len(), |x| self.drop(x, self.hidden));
         model.output.forward(features)
+    }
+
+    /// `x` with each element zeroed with probability `p` and the rest scaled by `1 / (1 − p)`.
+    ///
+    /// # Shapes
+    /// - `x`, output: `[batch, width]`
+    fn drop<B: Backend>(&mut self, x: Tensor<B, 2>, p: f64) -> Tensor<B, 2> {
+        if p == 0.0 {
+            return x;
+        }
+        let keep = uniform::<B, _, 2>(&mut self.rng, x.dims(), &x.device())
+            .greater_equal_elem(p)
+            .float();
+        x * keep.mul_scalar(1.0 / (1.0 - p))
     }
 }
 

@@ -140,8 +140,24 @@ impl<B: Backend> Mlp<B> {
     /// # Panics
     /// If `depth` exceeds the number of hidden layers.
     pub fn features(&self, input: Tensor<B, 2>, depth: usize) -> Tensor<B, 2> {
+        self.hidden_fold(input, depth, |x| x)
+    }
+
+    /// [`Mlp::features`] with `between` applied to each hidden layer's output (fine-tuning's
+    /// dropout).
+    ///
+    /// # Shapes
+    /// - `input`: `[batch, n_input]`
+    /// - `between`: `[batch, layer width]` to the same shape
+    /// - output: `[batch, layer width]`
+    pub(crate) fn hidden_fold(
+        &self,
+        input: Tensor<B, 2>,
+        depth: usize,
+        mut between: impl FnMut(Tensor<B, 2>) -> Tensor<B, 2>,
+    ) -> Tensor<B, 2> {
         self.hidden[..depth].iter().fold(input, |x, layer| {
-            burn::tensor::activation::sigmoid(layer.forward(x))
+            between(burn::tensor::activation::sigmoid(layer.forward(x)))
         })
     }
 
