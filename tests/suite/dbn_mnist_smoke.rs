@@ -6,6 +6,22 @@ use burn::config::Config;
 use clap::Parser;
 use rbm_burn_examples::dbn_mnist::Args;
 use rbm_burn_examples::pipelines;
+use std::path::Path;
+
+/// `dbn_mnist`'s arguments: the MNIST directory `data`, the output directory `out`, then
+/// `flags` (separated by spaces).
+fn args(data: &Path, out: &Path, flags: &str) -> Args {
+    let paths = [("--data-dir", data), ("--out", out)];
+    let argv = paths
+        .iter()
+        .flat_map(|(flag, path)| [flag.into(), path.as_os_str().to_owned()])
+        .chain(flags.split_whitespace().map(|flag| flag.into()));
+    Args::parse_from(
+        std::iter::once("dbn_mnist".into())
+            .chain(argv)
+            .collect::<Vec<std::ffi::OsString>>(),
+    )
+}
 
 #[test]
 fn dbn_mnist_runs_end_to_end() {
@@ -13,25 +29,14 @@ fn dbn_mnist_runs_end_to_end() {
         return;
     };
     let out = tempfile::tempdir().unwrap();
-    let args = Args::parse_from([
-        "dbn_mnist".as_ref(),
-        "--data-dir".as_ref(),
-        dir.as_os_str(),
-        "--out".as_ref(),
-        out.path().as_os_str(),
-        "--train-limit".as_ref(),
-        "300".as_ref(),
-        "--test-limit".as_ref(),
-        "200".as_ref(),
-        "--layers".as_ref(),
-        "64,32".as_ref(),
-        "--pretrain-epochs".as_ref(),
-        "1".as_ref(),
-        "--finetune-epochs".as_ref(),
-        "1".as_ref(),
-        "--sample-steps".as_ref(),
-        "5".as_ref(),
-    ]);
+    let args = args(
+        dir.as_ref(),
+        out.path(),
+        concat!(
+            "--train-limit 300 --test-limit 200 --layers 64,32 ",
+            "--pretrain-epochs 1 --finetune-epochs 1 --sample-steps 5",
+        ),
+    );
     let report = pipelines::dbn_mnist(&args).expect("the pipeline runs");
     let names = [
         "model.mpk",
@@ -83,28 +88,15 @@ fn dbn_mnist_without_the_random_init_baseline() {
         return;
     };
     let out = tempfile::tempdir().unwrap();
-    let args = Args::parse_from([
-        "dbn_mnist".as_ref(),
-        "--data-dir".as_ref(),
-        dir.as_os_str(),
-        "--out".as_ref(),
-        out.path().as_os_str(),
-        "--train-limit".as_ref(),
-        "200".as_ref(),
-        "--test-limit".as_ref(),
-        "100".as_ref(),
-        "--layers".as_ref(),
-        "32".as_ref(),
-        "--pretrain-epochs".as_ref(),
-        "1".as_ref(),
-        "--finetune-epochs".as_ref(),
-        "2".as_ref(),
-        "--finetune-final-learning-rate".as_ref(),
-        "0.0001".as_ref(),
-        "--no-random-init".as_ref(),
-        "--sample-steps".as_ref(),
-        "2".as_ref(),
-    ]);
+    let args = args(
+        dir.as_ref(),
+        out.path(),
+        concat!(
+            "--train-limit 200 --test-limit 100 --layers 32 --pretrain-epochs 1 ",
+            "--finetune-epochs 2 --finetune-final-learning-rate 0.0001 --no-random-init ",
+            "--sample-steps 2",
+        ),
+    );
     let report = pipelines::dbn_mnist(&args).expect("the pipeline runs");
     assert_eq!(report.random_init_accuracy, None);
     assert_eq!(report.finetune_seconds.1, None);
