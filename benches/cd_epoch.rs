@@ -62,33 +62,8 @@ fn main() {
     exit_on_error(result);
 }
 
-/// Training rows: MNIST intensities, or random binary images of the same shape.
-fn load_rows(args: &Args) -> Result<(Vec<f32>, usize, &'static str), Box<dyn Error>> {
-    const PIXELS: usize = 784;
-    match mnist::resolve_dir(args.data_dir.as_deref()) {
-        Ok(dir) => {
-            let mut train = mnist::load_train(&dir)?;
-            train.truncate(args.rows);
-            let pixels = train.pixels();
-            Ok((train.images, pixels, "MNIST"))
-        }
-        Err(_) => {
-            let mut state = 0x9E37_79B9_7F4A_7C15_u64;
-            let images = (0..args.rows * PIXELS)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    state.is_multiple_of(5) as u8 as f32
-                })
-                .collect();
-            Ok((images, PIXELS, "random binary images (no MNIST_DIR)"))
-        }
-    }
-}
-
 fn run<B: Backend>(args: &Args, device: &B::Device) -> Result<(), Box<dyn Error>> {
-    let (images, visible, source) = load_rows(args)?;
+    let (images, visible, source) = mnist::bench_rows(args.data_dir.as_deref(), args.rows)?;
     let rows = images.len() / visible;
     let data = Tensor::<B, 2>::from_data(TensorData::new(images, [rows, visible]), device);
     println!(

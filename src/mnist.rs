@@ -137,6 +137,39 @@ pub fn load_dir(dir: &Path) -> Result<Mnist, MnistError> {
     })
 }
 
+/// Up to `rows` training images for the benchmarks, as intensities in `[0, 1]` (row-major,
+/// 784 per image), with a description of their source: MNIST from `flag` or `$MNIST_DIR`,
+/// or, without either, `rows` random binary images of MNIST's shape (which cost the same).
+///
+/// # Errors
+/// As [`load_train`], when a directory is given but cannot be read.
+pub fn bench_rows(
+    flag: Option<&Path>,
+    rows: usize,
+) -> Result<(Vec<f32>, usize, &'static str), MnistError> {
+    const PIXELS: usize = 784;
+    match resolve_dir(flag) {
+        Ok(dir) => {
+            let mut train = load_train(&dir)?;
+            train.truncate(rows);
+            let pixels = train.pixels();
+            Ok((train.images, pixels, "MNIST"))
+        }
+        Err(_) => {
+            let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+            let images = (0..rows * PIXELS)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state.is_multiple_of(5) as u8 as f32
+                })
+                .collect();
+            Ok((images, PIXELS, "random binary images (no MNIST_DIR)"))
+        }
+    }
+}
+
 /// Loads the training split only (for tools that never look at the test set).
 ///
 /// # Errors

@@ -59,10 +59,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::check_width;
 use crate::error::{self, RbmError};
-use crate::kernels::{bernoulli, sigmoid};
+use crate::kernels::{logistic_sample, matmul, softplus_gain};
 use crate::params;
 use crate::rbm::Rbm;
-use crate::units::{HiddenUnits, VisibleLayer};
+use crate::units::{HiddenUnits, VisibleLayer, VisibleUnits};
 
 /// Annealing steps whose weight increments are summed on the device before the sum is read
 /// back and added to the `f64` total on the host.
@@ -368,13 +368,14 @@ impl<B: Backend> Rbm<B> {
         let runs = config.runs;
         let base_input = path.base_input(runs);
         let mut rng = StdRng::seed_from_u64(config.seed);
-        let mut visible = path.base.sample(path.base.mean(base_input), &mut rng);
+        let visible = path.base.sample(path.base.mean(base_input), &mut rng);
+        let mut state = State::new(&path.rbm, visible);
         let mut log_weights = Accumulator::new(runs, &path.rbm.device());
         let n_steps = betas.len() - 1;
         for (k, pair) in betas.windows(2).enumerate() {
-            log_weights.add(path.log_gain(&visible, pair[0], pair[1]));
+            log_weights.add(path.log_gain(&state, pair[0], pair[1]));
             if k + 1 < n_steps {
-                visible = path.transition(visible, pair[1], &mut rng);
+                state = path.transition(state, pair[1], &mut rng);
             }
         }
         Ok(AisEstimate::from_log_weights(
@@ -438,10 +439,11 @@ impl<B: Backend> Rbm<B> {
                 .narrow(0, start, (rows - start).min(chunk_rows));
             let n = chunk.dims()[0];
             // Row i's runs are rows i·runs … i·runs + runs − 1.
-            let mut state = chunk
+            let visible = chunk
                 .repeat_dim(1, runs)
                 .reshape([n * runs, self.n_visible()]);
-            let target = path.rbm.free_energy(state.clone()).neg();
+            let target = path.rbm.free_energy(visible.clone()).neg();
+            let mut state = State::new(&path.rbm, visible);
             let mut log_weights = Accumulator::new(n * runs, &path.rbm.device());
             log_weights.add(target);
             for pair in betas.windows(2).rev() {
@@ -492,11 +494,33 @@ impl<B: Backend> Rbm<B> {
 
 /// The annealing path shared by AIS and RAISE: the model, its base-rate model, and the
 /// weight increments and transitions between intermediate distributions.
+/// The runs' visible states with their hidden inputs `vW + b`, which both the step's weight
+/// ([`Annealing::log_gain`]) and its transition need: computed once per step.
+struct State<B: Backend> {
+    /// `[runs, n_visible]`
+    visible: Tensor<B, 2>,
+    /// `[runs, n_hidden]`
+    hidden_input: Tensor<B, 2>,
+}
+
+impl<B: Backend> State<B> {
+    fn new(rbm: &Rbm<B>, visible: Tensor<B, 2>) -> Self {
+        let hidden_input = rbm.hidden_activations(visible.clone());
+        Self {
+            visible,
+            hidden_input,
+        }
+    }
+}
+
 struct Annealing<B: Backend> {
     rbm: Rbm<B>,
     /// The visible layer with the base rates as biases.
     base: VisibleLayer<B>,
     base_bias: Tensor<B, 1>,
+    /// `a − b_A` as a column (`[n_visible, 1]`), for binary visible units, whose energies
+    /// are linear.
+    bias_gap: Option<Tensor<B, 2>>,
     log_z_base: f64,
 }
 
@@ -516,10 +540,13 @@ impl<B: Backend> Annealing<B> {
         let base = rbm.visible.clone().with_bias(base_bias.clone());
         let log_z_base =
             rbm.n_hidden() as f64 * std::f64::consts::LN_2 + base.independent_log_partition();
+        let bias_gap = (rbm.visible_units() == VisibleUnits::Bernoulli)
+            .then(|| (rbm.visible_bias() - base_bias.clone()).unsqueeze_dim::<2>(1));
         Ok(Self {
             rbm,
             base,
             base_bias,
+            bias_gap,
             log_z_base,
         })
     }
@@ -532,20 +559,20 @@ impl<B: Backend> Annealing<B> {
     /// `log p*_{β₁}(v) − log p*_{β₀}(v)` of each row.
     ///
     /// # Shapes
-    /// - `visible`: `[runs, n_visible]`, output: `[runs]`
-    fn log_gain(&self, visible: &Tensor<B, 2>, beta_0: f64, beta_1: f64) -> Tensor<B, 1> {
-        let hidden_input = self.rbm.hidden_activations(visible.clone());
-        // −(β₁ − β₀) (E_vis(v) − E_A(v)) for the visible part.
-        let visible_gap = self.base.energy(visible.clone(), None)
-            - self.rbm.visible.energy(visible.clone(), None);
-        // softplus(β₁ y) − softplus(β₀ y) = Δ·max(y, 0) + log1p(σ(−β₀|y|)(exp(−Δ|y|) − 1)):
-        // no overflow for any y and Δ, and accurate for tiny Δ.
+    /// - `state`: `runs` rows, output: `[runs]`
+    fn log_gain(&self, state: &State<B>, beta_0: f64, beta_1: f64) -> Tensor<B, 1> {
+        let (visible, hidden_input) = (&state.visible, state.hidden_input.clone());
+        // −(β₁ − β₀) (E_vis(v) − E_A(v)) for the visible part: for binary units
+        // E_A(v) − E_vis(v) = v·(a − b_A), one matrix-vector product.
+        let visible_gap = match &self.bias_gap {
+            Some(gap) => matmul(visible.clone(), gap.clone()).squeeze_dim::<1>(1),
+            None => {
+                self.base.energy(visible.clone(), None)
+                    - self.rbm.visible.energy(visible.clone(), None)
+            }
+        };
         let delta = beta_1 - beta_0;
-        let magnitude = hidden_input.clone().abs();
-        let hidden_gain = (hidden_input.clamp_min(0.0) * delta
-            + (sigmoid(magnitude.clone() * -beta_0) * ((magnitude * -delta).exp() - 1.0)).log1p())
-        .sum_dim(1)
-        .squeeze_dim::<1>(1);
+        let hidden_gain = softplus_gain(hidden_input, beta_0, beta_1);
         visible_gap * delta + hidden_gain
     }
 
@@ -553,20 +580,22 @@ impl<B: Backend> Annealing<B> {
     /// with respect to it).
     ///
     /// # Shapes
-    /// - `visible`: `[runs, n_visible]`, output: the same
-    fn transition<R: rand::Rng + ?Sized>(
+    /// - `state`, output: `runs` rows
+    fn transition<R: rand::Rng + Send + ?Sized>(
         &self,
-        visible: Tensor<B, 2>,
+        state: State<B>,
         beta: f64,
         rng: &mut R,
-    ) -> Tensor<B, 2> {
-        let runs = visible.dims()[0];
-        let hidden_input = self.rbm.hidden_activations(visible);
-        let hidden = bernoulli(sigmoid(hidden_input * beta), rng);
-        let input =
-            self.base_input(runs) * (1.0 - beta) + self.rbm.visible_activations(hidden) * beta;
+    ) -> State<B> {
+        let hidden = logistic_sample(state.hidden_input * beta, rng);
+        let base = self.base_bias.clone().unsqueeze::<2>() * (1.0 - beta);
+        let input = self.rbm.visible_activations(hidden) * beta + base;
         let model = &self.rbm.visible;
-        model.sample(model.mean(input), rng)
+        let visible = match model.units() {
+            VisibleUnits::Bernoulli => logistic_sample(input, rng),
+            _ => model.sample(model.mean(input), rng),
+        };
+        State::new(&self.rbm, visible)
     }
 }
 

@@ -91,6 +91,21 @@ pub(crate) fn bernoulli<B: Backend, R: Rng + ?Sized>(
     bernoulli_generic(probs, rng)
 }
 
+/// A Bernoulli sample with probabilities `sigmoid(x)`: the samples of
+/// `bernoulli(sigmoid(x), rng)`, from the same noise. On `NdArray<f32>`, for the
+/// column-major outputs of its products, one pass on the host's threads that draws the noise
+/// while it computes the logistic function.
+///
+/// # Shapes
+/// - `x`: `[batch, n]`, output: the same, values in `{0, 1}`
+pub(crate) fn logistic_sample<B: Backend, R: Rng + Send + ?Sized>(
+    x: Tensor<B, 2>,
+    rng: &mut R,
+) -> Tensor<B, 2> {
+    try_accelerator!(x = crate::ndarray::logistic_sample(x, rng));
+    bernoulli(sigmoid(x), rng)
+}
+
 /// [`bernoulli`] in backend tensor operations.
 pub(crate) fn bernoulli_generic<B: Backend, R: Rng + ?Sized>(
     probs: Tensor<B, 2>,
@@ -98,6 +113,23 @@ pub(crate) fn bernoulli_generic<B: Backend, R: Rng + ?Sized>(
 ) -> Tensor<B, 2> {
     let noise = uniform::<B, R, 2>(rng, probs.dims(), &probs.device());
     probs.greater(noise).float()
+}
+
+/// `Σ_j [softplus(β₁ y_ij) − softplus(β₀ y_ij)]` of each row, for `0 ≤ β₀ ≤ β₁` (the
+/// hidden part of an AIS step's log weight), computed as
+/// `Δ·max(y, 0) + log1p(σ(−β₀|y|)(e^{−Δ|y|} − 1))` with `Δ = β₁ − β₀`: no overflow for any
+/// `y`, and accurate for tiny `Δ`. On `NdArray<f32>` it is one vectorised pass on the host.
+///
+/// # Shapes
+/// - `y`: `[rows, columns]`, output: `[rows]`
+pub(crate) fn softplus_gain<B: Backend>(y: Tensor<B, 2>, beta_0: f64, beta_1: f64) -> Tensor<B, 1> {
+    try_accelerator!(y = crate::ndarray::softplus_gain(y, beta_0, beta_1));
+    let delta = beta_1 - beta_0;
+    let magnitude = y.clone().abs();
+    (y.clamp_min(0.0) * delta
+        + (sigmoid(magnitude.clone() * -beta_0) * ((magnitude * -delta).exp() - 1.0)).log1p())
+    .sum_dim(1)
+    .squeeze_dim::<1>(1)
 }
 
 /// The rows of `x` at `indices`, in that order (one `memcpy` per row on `NdArray<f32>`).

@@ -44,12 +44,14 @@
 //!   their tensor on each update.)
 
 use burn::module::Param;
+use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor, TensorData};
 use burn_ndarray::NdArray;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::Rng;
 
 use super::host::{from_host_array, read_row_major, row_major_array, row_major_slice};
+use super::host::{host_array, memory_order_slice};
 use super::host::{logistic_in_place, momentum_pass, momentum_pass_in_blocks, widest_vectors};
 use super::product::{blocks, gemm, parts_for, Layout, Split, Start};
 use super::team::team;
@@ -266,6 +268,35 @@ fn means_and_sample<R: Rng + Send + ?Sized>(
             });
         }
     }
+}
+
+/// A Bernoulli sample of the logistic function of `x` (the means of binary units from their
+/// inputs) in one pass on the team, the noise drawn by one member while the others compute
+/// the logistic function ([`means_and_sample`]): the samples of `bernoulli(sigmoid(x))`, from
+/// the same noise. `Err(x)` unless `B` is `NdArray<f32>` and `x` is a column-major `f32`
+/// matrix (the layout of this module's products; others take the two-pass path).
+///
+/// # Shapes
+/// - `x`: `[rows, columns]`, output: the same, values in `{0, 1}`
+pub(crate) fn logistic_sample<B: Backend, R: Rng + Send + ?Sized>(
+    x: Tensor<B, 2>,
+    rng: &mut R,
+) -> Result<Tensor<B, 2>, Tensor<B, 2>> {
+    let [rows, columns] = x.dims();
+    let mut array = host_array(x)?;
+    if rows < 2 || columns < 2 || array.strides() != [1, rows as isize] {
+        return Err(from_host_array(array));
+    }
+    let mut noise = Vec::new();
+    means_and_sample(
+        memory_order_slice(&mut array),
+        &[],
+        [0, rows, rows],
+        Sample::InPlace,
+        &mut noise,
+        rng,
+    );
+    Ok(from_host_array(array))
 }
 
 /// `noise` as `len` uniform draws from `rng`.

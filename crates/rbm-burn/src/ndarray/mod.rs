@@ -20,5 +20,7 @@ mod host;
 mod product;
 mod team;
 
-pub(crate) use fused::fused_step;
-pub(crate) use host::{bernoulli, gather_rows, logistic, matmul, matmul_add_row, momentum_step};
+pub(crate) use fused::{fused_step, logistic_sample};
+pub(crate) use host::{
+    bernoulli, gather_rows, logistic, matmul, matmul_add_row, momentum_step, softplus_gain,
+};
