@@ -215,6 +215,35 @@ mod tests {
         }
     }
 
+    /// The one-pass logistic sample draws what `bernoulli(sigmoid(x))` draws from the same
+    /// seed, on the column-major outputs of the host products (its fast path, which must be
+    /// taken there) and on the other layouts (which fall back to the two passes); the
+    /// generic two passes differ only where σ(x) and the noise agree to rounding.
+    #[test]
+    fn logistic_sample_is_the_two_pass_sample() {
+        let device = Default::default();
+        let input = |rows: usize, columns: usize| {
+            uniform::<B, _, 2>(&mut StdRng::seed_from_u64(5), [rows, columns], &device) * 8.0 - 4.0
+        };
+        // Fewer rows than columns: the host product writes it column-major.
+        let product = matmul(input(33, 7), input(7, 41));
+        let seeded = || StdRng::seed_from_u64(6);
+        assert!(crate::ndarray::logistic_sample(product.clone(), &mut seeded()).is_ok());
+        for x in [product, input(33, 41), input(41, 33).transpose()] {
+            let fast = logistic_sample(x.clone(), &mut seeded());
+            let two_pass = bernoulli(sigmoid(x.clone()), &mut seeded());
+            let generic = bernoulli_generic(sigmoid_generic(x), &mut seeded());
+            fast.to_data().assert_eq(&two_pass.to_data(), true);
+            let differ: f32 = (fast - generic).abs().sum().into_scalar();
+            assert!(
+                differ <= 1.0,
+                "{differ} samples differ from the generic path"
+            );
+            let ones: f32 = two_pass.sum().into_scalar();
+            assert!(ones > 0.0 && ones < (33 * 41) as f32);
+        }
+    }
+
     /// The accelerated sample draws what the tensor path draws for every memory layout the
     /// learner produces: row-major, column-major (the host products' `[batch, units]`
     /// outputs) and strided slices.
