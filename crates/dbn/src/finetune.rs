@@ -54,7 +54,7 @@ pub struct FineTuneConfig {
     /// wandering around a minimum at full step size.
     #[config(default = "None")]
     pub final_learning_rate: Option<f64>,
-    /// Seed of the data loader's shuffling.
+    /// Seed of the data loader's shuffling and of the dropout masks.
     #[config(default = 0)]
     pub seed: u64,
     /// The optimizer.

@@ -150,6 +150,9 @@ impl<B: Backend> Mlp<B> {
     /// - `input`: `[batch, n_input]`
     /// - `between`: `[batch, layer width]` to the same shape
     /// - output: `[batch, layer width]`
+    ///
+    /// # Panics
+    /// As [`Mlp::features`], when `depth` exceeds the number of hidden layers.
     pub(crate) fn hidden_fold(
         &self,
         input: Tensor<B, 2>,

@@ -9,11 +9,13 @@
 //! generic tensor path like every other backend.
 //!
 //! - [`host`]: per-operation kernels: the `gemm` crate's strided GEMM, the logistic function
-//!   with a vectorised `exp`, Bernoulli sampling in one loop, a row gather, a one-pass
-//!   momentum step; and the reading and writing of `NdArray` tensors as host buffers.
+//!   with a vectorised `exp`, Bernoulli sampling in one loop, AIS's softplus gain in one
+//!   vectorised pass, a row gather, a one-pass momentum step; and the reading and writing of
+//!   `NdArray` tensors as host buffers.
 //! - [`product`]: one matrix product split into blocks over the team.
 //! - [`team`]: the learner's own threads, which spin between the short jobs of an update.
-//! - [`fused`]: one whole CD update of a binary RBM on host buffers kept between updates.
+//! - [`fused`]: one whole CD update of a binary RBM on host buffers kept between updates, and
+//!   its one-pass logistic sample on the team, which AIS's transitions use too.
 
 mod fused;
 mod host;
