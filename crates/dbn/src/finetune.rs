@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{check_dataset, ClassBatch, ClassBatcher, ClassItem};
 use crate::error::{invalid, DbnError};
 use crate::mlp::Mlp;
+use rbm_burn::internal::linear_decay;
 use rbm_burn::sampling::uniform;
 use rbm_burn::{Progress, TrainingObserver};
 
@@ -141,17 +142,12 @@ impl FineTuneConfig {
 
     /// The learning rate of epoch `epoch` (0-based; see [`Self::final_learning_rate`]).
     pub fn learning_rate_at(&self, epoch: usize) -> f64 {
-        match self.final_learning_rate {
-            None => self.learning_rate,
-            Some(last) => {
-                let span = self.epochs.saturating_sub(1).max(1);
-                if epoch >= span {
-                    return last;
-                }
-                let progress = epoch as f64 / span as f64;
-                self.learning_rate + (last - self.learning_rate) * progress
-            }
-        }
+        linear_decay(
+            self.learning_rate,
+            self.final_learning_rate,
+            self.epochs,
+            epoch,
+        )
     }
 
     /// Fine-tunes `model` on `train` with the configured optimizer, evaluating on `test` after

@@ -127,12 +127,28 @@ pub use units::{HiddenUnits, VisibleUnits};
 
 /// For the other crates of this workspace (`dbn`, the examples and the benches), not for users:
 /// the checked file container that `dbn`'s model and checkpoint files share with this crate's,
-/// the generator record its checkpoints embed, and the learner's matrix product that the
+/// the generator record its checkpoints embed, the learner's linear learning-rate decay
+/// (which fine-tuning shares), and the learner's matrix product that the
 /// `cd_epoch` bench times. Nothing here is part of the supported API.
 #[doc(hidden)]
 pub mod internal {
     pub use crate::cd::checkpoint::RngRecord;
     pub use crate::container::{file_error, load_record, save_record};
+
+    /// The rate of epoch `epoch` (0-based) of a schedule of `epochs` epochs that falls linearly
+    /// from `initial` in the first epoch to `last` in the last one and stays there (exactly
+    /// `last` from epoch `epochs − 1` on); `initial` throughout without `last` or with one epoch.
+    /// The CD learner's learning rate and `dbn`'s fine-tuning rate.
+    pub fn linear_decay(initial: f64, last: Option<f64>, epochs: usize, epoch: usize) -> f64 {
+        let Some(last) = last else {
+            return initial;
+        };
+        let span = epochs.saturating_sub(1).max(1);
+        if epoch >= span {
+            return last;
+        }
+        initial + (last - initial) * (epoch as f64 / span as f64)
+    }
 
     /// The matrix product the learner uses (the host GEMM on `NdArray<f32>`).
     ///

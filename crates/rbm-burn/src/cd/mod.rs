@@ -339,15 +339,12 @@ impl<B: Backend, M: CdModel<B>> ContrastiveDivergence<B, M> {
     /// The learning rate of the current epoch (see
     /// [`ContrastiveDivergenceConfig::final_learning_rate`]).
     pub fn learning_rate(&self) -> f64 {
-        let initial = self.config.learning_rate;
-        match self.config.final_learning_rate {
-            None => initial,
-            Some(last) => {
-                let span = self.config.epochs.saturating_sub(1).max(1);
-                let progress = self.epoch.min(span) as f64 / span as f64;
-                initial + (last - initial) * progress
-            }
-        }
+        crate::internal::linear_decay(
+            self.config.learning_rate,
+            self.config.final_learning_rate,
+            self.config.epochs,
+            self.epoch,
+        )
     }
 
     /// The hidden states of the persistent chains ("fantasy particles"), once PCD has made an
