@@ -4,40 +4,39 @@
 
 use burn::config::Config;
 use clap::Parser;
-use rbm_burn_examples::dbn_mnist::Args;
+use rbm_burn_examples::dbn_mnist::{Args, Report};
 use rbm_burn_examples::pipelines;
-use std::path::Path;
 
-/// `dbn_mnist`'s arguments: the MNIST directory `data`, the output directory `out`, then
-/// `flags` (separated by spaces).
-fn args(data: &Path, out: &Path, flags: &str) -> Args {
-    let paths = [("--data-dir", data), ("--out", out)];
+/// Runs the `dbn_mnist` pipeline on the MNIST of [`crate::mnist_dir`] with `flags`
+/// (separated by spaces) into a fresh output directory; `None` without MNIST.
+fn run(flags: &str) -> Option<(tempfile::TempDir, Report)> {
+    let dir = crate::mnist_dir("the dbn_mnist smoke test")?;
+    let out = tempfile::tempdir().unwrap();
+    let paths = [
+        ("--data-dir", dir.as_os_str()),
+        ("--out", out.path().as_os_str()),
+    ];
     let argv = paths
         .iter()
-        .flat_map(|(flag, path)| [flag.into(), path.as_os_str().to_owned()])
+        .flat_map(|(flag, path)| [flag.into(), path.to_os_string()])
         .chain(flags.split_whitespace().map(|flag| flag.into()));
-    Args::parse_from(
+    let args = Args::parse_from(
         std::iter::once("dbn_mnist".into())
             .chain(argv)
             .collect::<Vec<std::ffi::OsString>>(),
-    )
+    );
+    let report = pipelines::dbn_mnist(&args).expect("the pipeline runs");
+    Some((out, report))
 }
 
 #[test]
 fn dbn_mnist_runs_end_to_end() {
-    let Some(dir) = crate::mnist_dir("the dbn_mnist smoke test") else {
+    let Some((out, report)) = run(concat!(
+        "--train-limit 300 --test-limit 200 --layers 64,32 ",
+        "--pretrain-epochs 1 --finetune-epochs 1 --sample-steps 5",
+    )) else {
         return;
     };
-    let out = tempfile::tempdir().unwrap();
-    let args = args(
-        dir.as_ref(),
-        out.path(),
-        concat!(
-            "--train-limit 300 --test-limit 200 --layers 64,32 ",
-            "--pretrain-epochs 1 --finetune-epochs 1 --sample-steps 5",
-        ),
-    );
-    let report = pipelines::dbn_mnist(&args).expect("the pipeline runs");
     let names = [
         "model.mpk",
         "pretrained.dbn",
@@ -84,20 +83,13 @@ fn dbn_mnist_runs_end_to_end() {
 /// its metrics.
 #[test]
 fn dbn_mnist_without_the_random_init_baseline() {
-    let Some(dir) = crate::mnist_dir("the dbn_mnist smoke test") else {
+    let Some((out, report)) = run(concat!(
+        "--train-limit 200 --test-limit 100 --layers 32 --pretrain-epochs 1 ",
+        "--finetune-epochs 2 --finetune-final-learning-rate 0.0001 --no-random-init ",
+        "--sample-steps 2",
+    )) else {
         return;
     };
-    let out = tempfile::tempdir().unwrap();
-    let args = args(
-        dir.as_ref(),
-        out.path(),
-        concat!(
-            "--train-limit 200 --test-limit 100 --layers 32 --pretrain-epochs 1 ",
-            "--finetune-epochs 2 --finetune-final-learning-rate 0.0001 --no-random-init ",
-            "--sample-steps 2",
-        ),
-    );
-    let report = pipelines::dbn_mnist(&args).expect("the pipeline runs");
     assert_eq!(report.random_init_accuracy, None);
     assert_eq!(report.finetune_seconds.1, None);
     let metrics = std::fs::read_to_string(out.path().join("finetune_metrics.csv")).unwrap();
